@@ -1,0 +1,284 @@
+"""Loading, saving and validating audio.
+
+Everything inside the workbench is mono float32 in [-1, 1] at a known rate. ``load_audio`` turns
+files, bytes and arrays of any layout into that; ``validate_audio`` says clearly what is wrong
+with a signal and how to fix it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import soundfile as sf
+
+from .config import AudioConfig
+from .errors import (
+    AudioError,
+    EmptyAudioError,
+    NonFiniteAudioError,
+    SilentAudioError,
+    TooLongAudioError,
+    UnreadableAudioError,
+)
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".oga", ".opus", ".aiff", ".aif")
+DEFAULT_AUDIO = AudioConfig()
+
+
+class AudioWarning(UserWarning):
+    """Audio that can be used but may give poor results (clipping, very low level)."""
+
+
+def dbfs(y: np.ndarray) -> float:
+    """RMS level in dB relative to full scale (-inf for digital silence)."""
+    if y.size == 0:
+        return float("-inf")
+    rms = float(np.sqrt(np.mean(np.square(y, dtype=np.float64))))
+    return 20.0 * np.log10(rms) if rms > 0 else float("-inf")
+
+
+def to_mono(y: np.ndarray) -> np.ndarray:
+    """Average channels to mono float32.
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n_samples,) or (n_samples, n_channels) or (n_channels, n_samples)
+        Integer or float samples. 2-D input with fewer rows than columns is taken as channels-first.
+
+    Returns
+    -------
+    np.ndarray, shape (n_samples,), float32, in [-1, 1] for integer input.
+    """
+    y = np.asarray(y)
+    if y.dtype.kind in "iu":
+        info = np.iinfo(y.dtype)
+        scale = max(abs(info.min), info.max)
+        offset = (info.max + info.min + 1) / 2.0 if y.dtype.kind == "u" else 0.0
+        y = (y.astype(np.float64) - offset) / scale
+    elif y.dtype.kind != "f":
+        raise AudioError(f"Expected numeric audio samples, got dtype {y.dtype}; pass int or float samples.")
+    if y.ndim == 2:
+        channels_first = y.shape[0] < y.shape[1]
+        y = y.mean(axis=0 if channels_first else 1)
+    elif y.ndim != 1:
+        raise AudioError(f"Expected 1-D or 2-D audio, got shape {y.shape}; pass (n_samples,) or (n_samples, channels).")
+    return np.ascontiguousarray(y, dtype=np.float32)
+
+
+def resample(y: np.ndarray, *, orig_sr: int, target_sr: int) -> np.ndarray:
+    """Resample mono audio with librosa's polyphase filter (``soxr_hq`` when available)."""
+    if orig_sr == target_sr:
+        return np.asarray(y, dtype=np.float32)
+    import librosa
+
+    return librosa.resample(np.asarray(y, dtype=np.float32), orig_sr=orig_sr, target_sr=target_sr).astype(np.float32)
+
+
+def validate_audio(y: np.ndarray, sr: int, *, cfg: AudioConfig = DEFAULT_AUDIO, name: str = "audio") -> None:
+    """Raise a clear ``AudioError`` when ``y`` cannot be used; warn when it can but barely.
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n_samples,), float32
+        Mono audio in [-1, 1].
+    sr : int
+        Sample rate in Hz.
+    cfg : AudioConfig
+        Duration and level limits.
+    name : str
+        What to call the signal in messages (e.g. a file name).
+
+    Raises
+    ------
+    EmptyAudioError, NonFiniteAudioError, SilentAudioError, TooLongAudioError, AudioError
+    """
+    if not isinstance(y, np.ndarray) or y.ndim != 1:
+        shape = getattr(y, "shape", None)
+        raise AudioError(f"{name}: expected mono audio of shape (n_samples,), got {shape}; call audio.to_mono(y) first.")
+    if y.dtype.kind != "f":
+        raise AudioError(f"{name}: expected float samples, got {y.dtype}; call audio.to_mono(y) first.")
+    if not isinstance(sr, (int, np.integer)) or sr <= 0:
+        raise AudioError(f"{name}: sample rate {sr!r} is not a positive integer number of Hz.")
+    duration = y.size / sr
+    if y.size == 0:
+        raise EmptyAudioError(f"{name} is empty (0 samples); record or choose a clip of at least {cfg.min_duration_s} s.")
+    if not np.all(np.isfinite(y)):
+        n_bad = int(np.count_nonzero(~np.isfinite(y)))
+        raise NonFiniteAudioError(
+            f"{name} has {n_bad} NaN/infinite samples; the file is damaged — re-export it as 16-bit PCM WAV."
+        )
+    if duration < cfg.min_duration_s:
+        raise EmptyAudioError(
+            f"{name} is {duration * 1000:.0f} ms long; at least {cfg.min_duration_s * 1000:.0f} ms of speech is needed."
+        )
+    if duration > cfg.max_duration_s:
+        raise TooLongAudioError(
+            f"{name} is {duration / 60:.1f} min long, over the {cfg.max_duration_s / 60:.0f} min limit; "
+            "cut it into shorter clips."
+        )
+    level = dbfs(y)
+    peak = float(np.max(np.abs(y)))
+    if peak == 0.0 or level < cfg.silence_dbfs:
+        raise SilentAudioError(
+            f"{name} is silent (level {level:.0f} dBFS); check the microphone or choose a clip with speech."
+        )
+    clipped = float(np.mean(np.abs(y) >= 0.999))
+    if clipped > cfg.clip_fraction_warn:
+        warnings.warn(
+            f"{name}: {clipped:.1%} of samples are clipped; lower the input gain for better results.",
+            AudioWarning,
+            stacklevel=2,
+        )
+    if level < cfg.low_level_dbfs:
+        warnings.warn(
+            f"{name}: very low level ({level:.0f} dBFS); speak closer to the microphone or normalise the clip.",
+            AudioWarning,
+            stacklevel=2,
+        )
+
+
+def _read(source: str | os.PathLike | bytes | BinaryIO, name: str) -> tuple[np.ndarray, int]:
+    """Decode a file or bytes with soundfile, falling back to librosa/audioread (mp3 and more)."""
+    if isinstance(source, (bytes, bytearray)):
+        if len(source) == 0:
+            raise EmptyAudioError(f"{name} is an empty file (0 bytes); choose a recording with sound in it.")
+        source = io.BytesIO(source)
+    elif isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.exists():
+            raise UnreadableAudioError(f"{name}: no such file {str(path)!r}; check the path.")
+        if path.is_dir():
+            raise UnreadableAudioError(f"{name}: {str(path)!r} is a folder, not an audio file.")
+        if path.stat().st_size == 0:
+            raise EmptyAudioError(f"{name} is an empty file (0 bytes); choose a recording with sound in it.")
+    try:
+        data, sr = sf.read(source, dtype="float32", always_2d=True)
+        return data, int(sr)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as err:
+        first_error = err
+    if hasattr(source, "seek"):
+        source.seek(0)
+    try:  # formats libsndfile lacks: let librosa try its other decoders
+        import librosa
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            y, sr = librosa.load(source, sr=None, mono=False)
+        y = np.asarray(y, dtype=np.float32)
+        return (y.T if y.ndim == 2 else y[:, None]), int(sr)
+    except Exception as err:  # noqa: BLE001 - any decoder failure means "not readable audio"
+        raise UnreadableAudioError(
+            f"{name} could not be read as audio ({type(first_error).__name__}: {first_error}); "
+            f"use a WAV, FLAC, OGG or MP3 file."
+        ) from err
+
+
+def load_audio(
+    source: str | os.PathLike | bytes | BinaryIO | np.ndarray,
+    *,
+    sr: int | None = 16_000,
+    orig_sr: int | None = None,
+    cfg: AudioConfig = DEFAULT_AUDIO,
+    validate: bool = True,
+    name: str | None = None,
+) -> tuple[np.ndarray, int]:
+    """Load audio as mono float32 at ``sr`` Hz.
+
+    Parameters
+    ----------
+    source : path, bytes, file object or np.ndarray
+        A wav/flac/ogg/mp3 file, its bytes, or raw samples (then ``orig_sr`` is required).
+    sr : int or None
+        Target rate in Hz; ``None`` keeps the file's rate.
+    orig_sr : int, optional
+        Rate of ``source`` when it is an array.
+    cfg : AudioConfig
+        Validation limits.
+    validate : bool
+        Run ``validate_audio`` on the result.
+    name : str, optional
+        Name used in error messages (defaults to the file name).
+
+    Returns
+    -------
+    y : np.ndarray, shape (n_samples,), float32
+    sr : int
+
+    Raises
+    ------
+    AudioError
+        When the source is unreadable, empty, silent, non-finite or too long.
+    """
+    if isinstance(source, np.ndarray):
+        if orig_sr is None:
+            raise AudioError("Raw samples need their rate: pass orig_sr=... (e.g. 16000).")
+        label = name or "audio"
+        data, file_sr = source, int(orig_sr)
+    else:
+        label = name or (Path(source).name if isinstance(source, (str, os.PathLike)) else "uploaded audio")
+        data, file_sr = _read(source, label)
+        if data.shape[0] > cfg.max_duration_s * file_sr * 1.01:
+            raise TooLongAudioError(
+                f"{label} is {data.shape[0] / file_sr / 60:.1f} min long, over the "
+                f"{cfg.max_duration_s / 60:.0f} min limit; cut it into shorter clips."
+            )
+    y = to_mono(data)
+    if y.size and not np.all(np.isfinite(y)):
+        validate_audio(y, file_sr, cfg=cfg, name=label)  # raises NonFiniteAudioError before resampling
+    target = file_sr if sr is None else int(sr)
+    if y.size:
+        y = resample(y, orig_sr=file_sr, target_sr=target)
+    if validate:
+        validate_audio(y, target, cfg=cfg, name=label)
+    return y, target
+
+
+def save_audio(path: str | os.PathLike, y: np.ndarray, sr: int, *, subtype: str | None = None) -> Path:
+    """Write audio atomically: to a temporary file beside ``path``, then rename.
+
+    An interrupted write never leaves a half-written file, and a failed one never replaces an
+    existing file. The format follows the extension (``.wav`` is 16-bit PCM, ``.flac``, ``.ogg``).
+    """
+    path = Path(path)
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim != 1 or not np.all(np.isfinite(y)):
+        raise AudioError(f"Refusing to write {path.name}: audio must be finite mono samples (got shape {y.shape}).")
+    fmt = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}.get(path.suffix.lower())
+    if fmt is None:
+        raise AudioError(f"Cannot write {path.name}: use a .wav, .flac or .ogg file name.")
+    if subtype is None:
+        subtype = {"WAV": "PCM_16", "FLAC": "PCM_16", "OGG": "VORBIS"}[fmt]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            sf.write(fh, np.clip(y, -1.0, 1.0), sr, format=fmt, subtype=subtype)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def normalize_loudness(y: np.ndarray, *, target_dbfs: float = -23.0, peak_limit: float = 0.99) -> np.ndarray:
+    """Scale ``y`` to an RMS level of ``target_dbfs``, without letting the peak exceed ``peak_limit``."""
+    level = dbfs(y)
+    if not np.isfinite(level):
+        return y.astype(np.float32)
+    gain = 10.0 ** ((target_dbfs - level) / 20.0)
+    peak = float(np.max(np.abs(y))) * gain
+    if peak > peak_limit:
+        gain *= peak_limit / peak
+    return (y * gain).astype(np.float32)
+
+
+def list_audio_files(folder: str | os.PathLike) -> list[Path]:
+    """Audio files directly inside ``folder``, sorted by name."""
+    folder = Path(folder)
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)

@@ -1,0 +1,226 @@
+"""Typed, validated configuration for every part of the workbench.
+
+Every tunable lives in a frozen dataclass; derived values are properties. Variants come from
+``dataclasses.replace(cfg, field=value)``. Configs round-trip through JSON with ``to_dict``/``from_dict``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from .errors import ConfigError
+
+T = TypeVar("T")
+
+F0_METHODS = ("dio", "harvest", "pyin")
+MODEL_KINDS = ("lstm", "gan", "gmm")
+BASELINES = ("identity", "f0")
+
+
+def _from_dict(cls: type[T], data: dict[str, Any]) -> T:
+    """Build ``cls`` from a dict, ignoring unknown keys (a newer bundle may carry more)."""
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k in names}
+    return cls(**kwargs)
+
+
+@dataclass(frozen=True)
+class AudioConfig:
+    """Limits applied when audio is loaded or validated."""
+
+    min_duration_s: float = 0.3
+    max_duration_s: float = 600.0
+    silence_dbfs: float = -70.0
+    low_level_dbfs: float = -45.0
+    clip_fraction_warn: float = 0.01
+
+    def __post_init__(self) -> None:
+        if not 0 < self.min_duration_s < self.max_duration_s:
+            raise ConfigError(
+                f"min_duration_s={self.min_duration_s} must be > 0 and below max_duration_s="
+                f"{self.max_duration_s}; choose a smaller minimum."
+            )
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """Analysis parameters shared by every feature, the vocoder and the models.
+
+    Frames are centred every ``hop_ms``; all features computed with one config have the same
+    number of frames for the same signal (see ``features.n_frames``).
+    """
+
+    sr: int = 16_000
+    n_fft: int = 1024
+    win_ms: float = 25.0
+    hop_ms: float = 5.0
+    n_mels: int = 80
+    fmin: float = 0.0
+    fmax: float | None = None
+    n_mfcc: int = 20
+    mcep_order: int = 24
+    mcep_alpha: float = 0.42
+    f0_method: str = "dio"
+    f0_floor: float = 60.0
+    f0_ceil: float = 500.0
+
+    def __post_init__(self) -> None:
+        if not 4_000 <= self.sr <= 96_000:
+            raise ConfigError(f"sr={self.sr} Hz is outside 4000..96000; use e.g. 16000.")
+        if not 0 < self.hop_ms <= self.win_ms:
+            raise ConfigError(f"hop_ms={self.hop_ms} must be in (0, win_ms={self.win_ms}]; shorten the hop.")
+        if self.win_length > self.n_fft:
+            raise ConfigError(
+                f"win_ms={self.win_ms} gives {self.win_length} samples, more than n_fft={self.n_fft}; "
+                "raise n_fft or shorten the window."
+            )
+        if self.n_fft & (self.n_fft - 1):
+            raise ConfigError(f"n_fft={self.n_fft} must be a power of two (e.g. 512, 1024).")
+        if not 0 <= self.fmin < self.fmax_hz <= self.sr / 2:
+            raise ConfigError(
+                f"Need 0 <= fmin ({self.fmin}) < fmax ({self.fmax_hz}) <= sr/2 ({self.sr / 2}); adjust the range."
+            )
+        if not 8 <= self.n_mels <= 256:
+            raise ConfigError(f"n_mels={self.n_mels} must be in 8..256.")
+        if not 2 <= self.n_mfcc <= self.n_mels:
+            raise ConfigError(f"n_mfcc={self.n_mfcc} must be in 2..n_mels ({self.n_mels}).")
+        if not 4 <= self.mcep_order <= self.n_fft // 8:
+            raise ConfigError(f"mcep_order={self.mcep_order} must be in 4..n_fft/8 ({self.n_fft // 8}).")
+        if not 0.0 <= self.mcep_alpha < 1.0:
+            raise ConfigError(f"mcep_alpha={self.mcep_alpha} must be in [0, 1); 0.42 suits 16 kHz.")
+        if self.f0_method not in F0_METHODS:
+            raise ConfigError(f"f0_method={self.f0_method!r} is unknown; choose one of {F0_METHODS}.")
+        if not 20 <= self.f0_floor < self.f0_ceil <= self.sr / 4:
+            raise ConfigError(
+                f"Need 20 <= f0_floor ({self.f0_floor}) < f0_ceil ({self.f0_ceil}) <= sr/4; adjust the F0 range."
+            )
+
+    @property
+    def hop_length(self) -> int:
+        """Hop in samples."""
+        return int(round(self.sr * self.hop_ms / 1000.0))
+
+    @property
+    def win_length(self) -> int:
+        """Analysis window in samples."""
+        return int(round(self.sr * self.win_ms / 1000.0))
+
+    @property
+    def fmax_hz(self) -> float:
+        """Upper mel band edge in Hz (``fmax`` or the Nyquist frequency)."""
+        return float(self.fmax) if self.fmax is not None else self.sr / 2.0
+
+    @property
+    def n_bins(self) -> int:
+        """Number of one-sided spectrum bins, ``n_fft // 2 + 1``."""
+        return self.n_fft // 2 + 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeatureConfig:
+        return _from_dict(cls, data)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Hyperparameters of the LSTM mapping model; field names equal ``MappingModel``'s kwargs."""
+
+    in_dim: int = 26
+    out_dim: int = 24
+    units: int = 96
+    n_layers: int = 2
+    dropout: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.units < 4 or self.n_layers < 1 or self.in_dim < 1 or self.out_dim < 1:
+            raise ConfigError(f"Model sizes must be positive (got {self}); e.g. units=96, n_layers=2.")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"dropout={self.dropout} must be in [0, 1).")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        return _from_dict(cls, data)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How a conversion model is trained.
+
+    ``lookahead_frames`` delays the target so that a causal model sees that many future frames
+    (each ``hop_ms`` long) before it emits a frame: 4 frames of 5 ms add 20 ms of latency.
+    """
+
+    model: str = "lstm"
+    epochs: int = 60
+    batch_size: int = 16
+    seq_frames: int = 200
+    learning_rate: float = 2e-3
+    seed: int = 0
+    patience: int = 8
+    val_fraction: float = 0.15
+    lookahead_frames: int = 4
+    silence_weight: float = 0.1
+    use_f0_input: bool = True
+    gmm_components: int = 16
+    gan_epochs: int = 25
+    gan_adv_weight: float = 1.0
+    gan_learning_rate: float = 2e-4
+    augment: tuple[str, ...] = ()
+    n_jobs: int = 2
+    strategy: str = "default"
+    checkpoint_dir: str | None = None
+    model_cfg: ModelConfig = field(default_factory=ModelConfig)
+
+    def __post_init__(self) -> None:
+        if self.model not in MODEL_KINDS:
+            raise ConfigError(f"model={self.model!r} is unknown; choose one of {MODEL_KINDS}.")
+        if self.epochs < 1 or self.batch_size < 1 or self.seq_frames < 16:
+            raise ConfigError(
+                f"epochs ({self.epochs}), batch_size ({self.batch_size}) must be >= 1 and seq_frames "
+                f"({self.seq_frames}) >= 16."
+            )
+        if not 0.0 < self.val_fraction < 0.5:
+            raise ConfigError(f"val_fraction={self.val_fraction} must be in (0, 0.5).")
+        if not 0 <= self.lookahead_frames <= 10:
+            raise ConfigError(f"lookahead_frames={self.lookahead_frames} must be in 0..10 (latency budget).")
+        if self.strategy not in ("default", "mirrored", "multiworker"):
+            raise ConfigError(f"strategy={self.strategy!r}; choose default, mirrored or multiworker.")
+        unknown = set(self.augment) - {"pitch", "formant", "speed"}
+        if unknown:
+            raise ConfigError(f"Unknown augmentation {sorted(unknown)}; use pitch, formant or speed.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        data = dict(data)
+        if isinstance(data.get("model_cfg"), dict):
+            data["model_cfg"] = ModelConfig.from_dict(data["model_cfg"])
+        return _from_dict(cls, data)
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    """Real-time conversion: the stream's rate and chunking."""
+
+    stream_sr: int = 48_000
+    chunk_ms: float = 20.0
+    analysis_ms: float = 120.0
+
+    def __post_init__(self) -> None:
+        if not 8_000 <= self.stream_sr <= 96_000:
+            raise ConfigError(f"stream_sr={self.stream_sr} must be in 8000..96000 Hz.")
+        if not 5.0 <= self.chunk_ms <= 100.0:
+            raise ConfigError(f"chunk_ms={self.chunk_ms} must be in 5..100 ms.")
+
+    @property
+    def chunk_samples(self) -> int:
+        return int(round(self.stream_sr * self.chunk_ms / 1000.0))
