@@ -218,8 +218,10 @@ def synthesize(voice: Voice, text: str, wav_path: Path) -> None:
         raise RuntimeError(f"{' '.join(cmd[:3])} failed ({result.returncode}): {result.stderr.strip()}")
 
 
-def trim_silence(y: np.ndarray, *, sr: int, top_db: float = TRIM_TOP_DB, margin_ms: float = MARGIN_MS) -> np.ndarray:
-    """Cut leading and trailing silence, keeping ``margin_ms`` of it on each side.
+def trim_silence(
+    y: np.ndarray, *, sr: int, top_db: float = TRIM_TOP_DB, margin_ms: float = MARGIN_MS
+) -> np.ndarray:
+    """Cut leading and trailing silence to ``margin_ms`` on each side, padding with zeros where it is shorter.
 
     Parameters
     ----------
@@ -235,7 +237,7 @@ def trim_silence(y: np.ndarray, *, sr: int, top_db: float = TRIM_TOP_DB, margin_
     Returns
     -------
     np.ndarray, shape (n_trimmed,), float64
-        The trimmed signal.
+        The trimmed (or padded) signal.
     """
     frame = int(sr * FRAME_MS / 1000)
     n_frames = len(y) // frame
@@ -245,9 +247,9 @@ def trim_silence(y: np.ndarray, *, sr: int, top_db: float = TRIM_TOP_DB, margin_
     level_db = 20.0 * np.log10(rms / rms.max())
     active = np.flatnonzero(level_db > -top_db)
     margin = int(sr * margin_ms / 1000)
-    start = max(0, active[0] * frame - margin)
-    stop = min(len(y), (active[-1] + 1) * frame + margin)
-    return y[start:stop]
+    start, stop = active[0] * frame - margin, (active[-1] + 1) * frame + margin
+    # espeak-ng starts speaking on the first sample: pad so that every utterance has the same margin
+    return np.pad(y[max(0, start) : min(len(y), stop)], (max(0, -start), max(0, stop - len(y))))
 
 
 def level(y: np.ndarray, *, target_dbfs: float = TARGET_DBFS, peak_limit: float = PEAK_LIMIT) -> np.ndarray:
@@ -295,13 +297,22 @@ def process(wav_path: Path) -> np.ndarray:
     return np.clip(np.round(y * 32767.0), -32768, 32767).astype(np.int16)
 
 
+def present_voices(out: Path) -> list[Voice]:
+    """Return the known voices that have a folder in ``out`` (the README and manifest list these)."""
+    return [v for v in VOICES if (out / v.voice_id).is_dir()]
+
+
 def write_consent(voice: Voice, label: str, folder: Path) -> None:
     """Write the consent record ``consent.json`` for a synthetic voice."""
     record = {
         "voice": voice.voice_id,
         "speaker": f"synthetic TTS voice {label} {voice.engine_voice}",
         "consent": True,
-        "basis": "synthetic voice generated locally; no real person's voice",
+        "basis": (
+            "synthetic voice generated locally by a TTS engine; "
+            + ("the voice model was built from openly licensed recordings released for speech synthesis"
+               if voice.engine == "flite" else "formant synthesis, based on no person's recording")
+        ),
         "licence": voice.licence,
         "created_by": "scripts/make_sample_audio.py",
     }
@@ -312,8 +323,10 @@ def write_readme(out: Path, labels: dict[str, str]) -> None:
     """Write ``README.md`` describing the corpus, its voices, licences and split."""
     ids = utt_ids()
     n_train = len(SENTENCES) - N_TEST
+    short_licence = {"flite": "CMU BSD-style", "espeak-ng": "GPL-3.0-or-later"}
     rows = "\n".join(
-        f"| `{v.voice_id}` | {labels[v.engine]} | `{v.engine_voice}` | {v.gender} | {v.licence} |" for v in VOICES
+        f"| `{v.voice_id}` | {labels[v.engine]} | `{v.engine_voice}` | {v.gender} | {short_licence[v.engine]} |"
+        for v in present_voices(out)
     )
     text = f"""# Sample audio: a small synthetic parallel corpus
 
@@ -321,8 +334,10 @@ Every voice below reads the same {len(SENTENCES)} English sentences, written for
 voices form a parallel (source, target) pair for voice-conversion training and evaluation.
 
 **All voices are synthetic.** They were generated locally with the `flite` and `espeak-ng` text-to-speech
-engines. No real person was recorded, and no real person's voice is cloned. Each voice folder holds a
-`consent.json` record in the project's consent format that states this.
+engines, and no one was recorded for this corpus. The flite voices are models that CMU built from openly
+licensed studio databases (CMU ARCTIC, CMU Kal diphones), which were recorded for speech synthesis. The
+espeak-ng voices are formant synthesis and are not based on any recording. Each voice folder holds a
+`consent.json` record in the project's consent format.
 
 ## Format
 
@@ -350,7 +365,7 @@ engines. No real person was recorded, and no real person's voice is cloned. Each
   modify and redistribute with notice). `awb`, `rms` and `slt` are built from the CMU ARCTIC databases,
   and `kal16` from the CMU Kal diphone database, under the same terms.
 - espeak-ng (<https://github.com/espeak-ng/espeak-ng>): GPL-3.0-or-later. The `+f3`/`+m3` variants are
-  formant-synthesis voices and are based on no recording of a person.
+  formant-synthesis voices.
 
 ## Regenerate
 
@@ -365,9 +380,7 @@ Running the script again rewrites byte-identical files.
 def write_manifest(out: Path, labels: dict[str, str]) -> None:
     """Write ``manifest.csv`` for every voice folder present in ``out``, sorted by voice then utt_id."""
     rows = []
-    for voice in sorted(VOICES, key=lambda v: v.voice_id):
-        if not (out / voice.voice_id).is_dir():
-            continue
+    for voice in sorted(present_voices(out), key=lambda v: v.voice_id):
         for i, (utt_id, text) in enumerate(zip(utt_ids(), SENTENCES, strict=True)):
             rows.append([voice.voice_id, utt_id, split_of(i), voice.gender, labels[voice.engine], text])
     with open(out / "manifest.csv", "w", newline="", encoding="utf-8") as f:
