@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tempfile
 import warnings
 from pathlib import Path
@@ -43,13 +44,15 @@ def dbfs(y: np.ndarray) -> float:
     return 20.0 * np.log10(rms) if rms > 0 else float("-inf")
 
 
-def to_mono(y: np.ndarray) -> np.ndarray:
+def to_mono(y: np.ndarray, *, channels_first: bool | None = None) -> np.ndarray:
     """Average channels to mono float32.
 
     Parameters
     ----------
     y : np.ndarray, shape (n_samples,) or (n_samples, n_channels) or (n_channels, n_samples)
-        Integer or float samples. 2-D input with fewer rows than columns is taken as channels-first.
+        Integer or float samples. Unsigned integers (e.g. 8-bit WAV) are centred on their midpoint.
+    channels_first : bool, optional
+        Layout of 2-D input; by default 2-D input with fewer rows than columns is taken as channels-first.
 
     Returns
     -------
@@ -58,13 +61,16 @@ def to_mono(y: np.ndarray) -> np.ndarray:
     y = np.asarray(y)
     if y.dtype.kind in "iu":
         info = np.iinfo(y.dtype)
-        scale = max(abs(info.min), info.max)
-        offset = (info.max + info.min + 1) / 2.0 if y.dtype.kind == "u" else 0.0
+        if y.dtype.kind == "u":  # uint8: 0..255 around 128 -> [-1, 1)
+            scale = offset = (int(info.max) + 1) / 2.0
+        else:
+            scale, offset = float(-int(info.min)), 0.0
         y = (y.astype(np.float64) - offset) / scale
     elif y.dtype.kind != "f":
         raise AudioError(f"Expected numeric audio samples, got dtype {y.dtype}; pass int or float samples.")
     if y.ndim == 2:
-        channels_first = y.shape[0] < y.shape[1]
+        if channels_first is None:
+            channels_first = y.shape[0] < y.shape[1]
         y = y.mean(axis=0 if channels_first else 1)
     elif y.ndim != 1:
         raise AudioError(f"Expected 1-D or 2-D audio, got shape {y.shape}; pass (n_samples,) or (n_samples, channels).")
@@ -173,8 +179,9 @@ def _read(source: str | os.PathLike | bytes | BinaryIO, name: str) -> tuple[np.n
         y = np.asarray(y, dtype=np.float32)
         return (y.T if y.ndim == 2 else y[:, None]), int(sr)
     except Exception as err:  # noqa: BLE001 - any decoder failure means "not readable audio"
+        detail = re.sub(r"<_io\.\w+ object at 0x[0-9a-f]+>", "the data", str(first_error))  # no object reprs
         raise UnreadableAudioError(
-            f"{name} could not be read as audio ({type(first_error).__name__}: {first_error}); "
+            f"{name} could not be read as audio ({type(first_error).__name__}: {detail}); "
             f"use a WAV, FLAC, OGG or MP3 file."
         ) from err
 
@@ -228,7 +235,8 @@ def load_audio(
                 f"{label} is {data.shape[0] / file_sr / 60:.1f} min long, over the "
                 f"{cfg.max_duration_s / 60:.0f} min limit; cut it into shorter clips."
             )
-    y = to_mono(data)
+    # decoded files are (n_samples, n_channels), even with 0 samples; arrays get to_mono's guess
+    y = to_mono(data, channels_first=None if isinstance(source, np.ndarray) else False)
     if y.size and not np.all(np.isfinite(y)):
         validate_audio(y, file_sr, cfg=cfg, name=label)  # raises NonFiniteAudioError before resampling
     target = file_sr if sr is None else int(sr)

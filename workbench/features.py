@@ -367,3 +367,32 @@ def extract_all(y: np.ndarray, *, cfg: FeatureConfig = DEFAULT_FEATURES, f0_meth
         ap=wf.ap.astype(np.float32),
         mcep=sp_to_mcep(wf.sp, cfg=cfg).astype(np.float32),
     )
+
+
+def summarize_clip(y: np.ndarray, feats: FeatureSet, *, cfg: FeatureConfig = DEFAULT_FEATURES) -> dict[str, float]:
+    """Headline numbers of a clip for a stats table: duration, level, peak, median F0, voiced share.
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n_samples,), float32, at ``cfg.sr``
+    feats : FeatureSet
+        ``extract_all(y, cfg=cfg)``.
+
+    Returns
+    -------
+    dict of str to float
+        Keys carry their units: ``"duration (s)"``, ``"level (dBFS)"``, ``"peak (dBFS)"``,
+        ``"median F0 (Hz)"`` (NaN when nothing is voiced), ``"voiced (%)"``, ``"frames"``.
+    """
+    from .audio import dbfs
+
+    peak = float(np.max(np.abs(y))) if y.size else 0.0
+    voiced_hz = feats.f0_hz[feats.voiced]
+    return {
+        "duration (s)": y.size / cfg.sr,
+        "level (dBFS)": dbfs(y),
+        "peak (dBFS)": 20.0 * np.log10(peak) if peak > 0 else float("-inf"),
+        "median F0 (Hz)": float(np.median(voiced_hz)) if voiced_hz.size else float("nan"),
+        "voiced (%)": 100.0 * float(np.mean(feats.voiced)) if feats.voiced.size else 0.0,
+        "frames": float(len(feats.times)),
+    }

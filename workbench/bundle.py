@@ -1,0 +1,175 @@
+"""Model bundles: a folder with the trained model and a versioned ``bundle.json``.
+
+``bundle.json`` holds everything needed to use the model: the feature config, normalisation and F0
+statistics, the voices, the training arguments, metrics and the creation time. Saving is atomic (a
+complete temporary folder is renamed into place), and loading checks the schema and refuses corrupt or
+incompatible bundles with a ``BundleError`` that says what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .config import FeatureConfig
+from .data import F0Stats, NormStats
+from .errors import BundleError, ConfigError
+
+SCHEMA_VERSION = 1
+BUNDLE_FILE = "bundle.json"
+KERAS_FILE = "model.keras"
+GMM_FILE = "gmm.npz"
+KINDS = ("lstm", "gan", "gmm")
+
+
+@dataclass
+class BundleMeta:
+    """The contents of ``bundle.json``."""
+
+    kind: str
+    feature_cfg: FeatureConfig
+    output_norm: NormStats
+    source_f0: F0Stats
+    target_f0: F0Stats
+    input_norm: NormStats | None = None
+    model_cfg: dict[str, Any] | None = None
+    lookahead_frames: int = 0
+    use_f0_input: bool = True
+    source_voices: list[str] = field(default_factory=list)
+    target_voice: str = ""
+    train_args: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    created: str = ""
+    schema_version: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": self.schema_version,
+            "kind": self.kind,
+            "created": self.created or datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "source_voices": self.source_voices,
+            "target_voice": self.target_voice,
+            "feature_cfg": self.feature_cfg.to_dict(),
+            "model_cfg": self.model_cfg,
+            "lookahead_frames": self.lookahead_frames,
+            "use_f0_input": self.use_f0_input,
+            "input_norm": self.input_norm.to_dict() if self.input_norm else None,
+            "output_norm": self.output_norm.to_dict(),
+            "f0": {"source": self.source_f0.to_dict(), "target": self.target_f0.to_dict()},
+            "train_args": self.train_args,
+            "metrics": self.metrics,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> BundleMeta:
+        return cls(
+            kind=d["kind"],
+            feature_cfg=FeatureConfig.from_dict(d["feature_cfg"]),
+            output_norm=NormStats.from_dict(d["output_norm"]),
+            source_f0=F0Stats(**d["f0"]["source"]),
+            target_f0=F0Stats(**d["f0"]["target"]),
+            input_norm=NormStats.from_dict(d["input_norm"]) if d.get("input_norm") else None,
+            model_cfg=d.get("model_cfg"),
+            lookahead_frames=int(d.get("lookahead_frames", 0)),
+            use_f0_input=bool(d.get("use_f0_input", True)),
+            source_voices=list(d.get("source_voices", [])),
+            target_voice=d.get("target_voice", ""),
+            train_args=d.get("train_args", {}),
+            metrics=d.get("metrics", {}),
+            created=d.get("created", ""),
+            schema_version=int(d["schema_version"]),
+        )
+
+
+def save_bundle(out_dir: str | os.PathLike, meta: BundleMeta, model: Any) -> Path:
+    """Write a bundle atomically; an existing bundle at ``out_dir`` is replaced only once the new one is complete.
+
+    ``model`` is a Keras model (``lstm``/``gan``) or a ``JointGMM`` (``gmm``).
+    """
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent))
+    try:
+        if meta.kind == "gmm":
+            model.save(tmp / GMM_FILE)
+        else:
+            model.save(tmp / KERAS_FILE)
+        (tmp / BUNDLE_FILE).write_text(json.dumps(meta.to_dict(), indent=2))
+        old = None
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            os.replace(out, old)
+        os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def read_meta(path: str | os.PathLike) -> BundleMeta:
+    """Read and check ``bundle.json`` of the bundle at ``path``."""
+    path = Path(path)
+    if not path.is_dir():
+        raise BundleError(
+            f"No model bundle at {str(path)!r}; train one with `workbench train ...` or pick a shipped model."
+        )
+    meta_file = path / BUNDLE_FILE
+    if not meta_file.is_file():
+        raise BundleError(f"{str(path)!r} has no {BUNDLE_FILE}; it is not a model bundle (or it is incomplete).")
+    try:
+        raw = json.loads(meta_file.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise BundleError(f"{meta_file} is corrupt ({err}); retrain or restore the bundle.") from err
+    version = raw.get("schema_version") if isinstance(raw, dict) else None
+    if version != SCHEMA_VERSION:
+        raise BundleError(
+            f"{path.name}: bundle schema version {version!r} is not supported (this workbench reads version "
+            f"{SCHEMA_VERSION}); retrain the model with this version."
+        )
+    try:
+        meta = BundleMeta.from_dict(raw)
+    except ConfigError as err:
+        raise BundleError(f"{path.name}: its feature config is invalid ({err}); retrain the model.") from err
+    except (KeyError, TypeError, ValueError) as err:
+        raise BundleError(f"{path.name}: bundle.json lacks or garbles a field ({err}); retrain the model.") from err
+    if meta.kind not in KINDS:
+        raise BundleError(f"{path.name}: unknown model kind {meta.kind!r}; expected one of {KINDS}.")
+    return meta
+
+
+def load_model(path: str | os.PathLike, meta: BundleMeta) -> Any:
+    """Load the bundle's model in Keras safe mode (or the GMM's arrays), checking it fits ``meta``."""
+    path = Path(path)
+    if meta.kind == "gmm":
+        from .models.gmm import JointGMM
+
+        if not (path / GMM_FILE).is_file():
+            raise BundleError(f"{path.name}: {GMM_FILE} is missing; the bundle is incomplete — retrain it.")
+        return JointGMM.load(path / GMM_FILE)
+    file = path / KERAS_FILE
+    if not file.is_file():
+        raise BundleError(f"{path.name}: {KERAS_FILE} is missing; the bundle is incomplete — retrain it.")
+    import keras
+
+    from .models.mapping import MappingModel
+
+    try:
+        model = keras.models.load_model(file, safe_mode=True, compile=False, custom_objects={"MappingModel": MappingModel})
+    except Exception as err:  # noqa: BLE001 - Keras raises many types for a damaged archive
+        raise BundleError(
+            f"{path.name}/{KERAS_FILE} could not be loaded ({type(err).__name__}); the file is corrupt or from an "
+            "incompatible version — retrain the model or restore the bundle."
+        ) from err
+    if not isinstance(model, MappingModel):
+        raise BundleError(f"{path.name}: {KERAS_FILE} holds a {type(model).__name__}, not a MappingModel.")
+    if model.out_dim != len(meta.output_norm.mean) or (meta.input_norm is not None and model.in_dim != len(meta.input_norm.mean)):
+        raise BundleError(f"{path.name}: model dimensions do not match bundle.json statistics; retrain the model.")
+    return model

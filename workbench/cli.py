@@ -1,0 +1,184 @@
+"""The ``workbench`` command line: train, convert and evaluate voice conversion models.
+
+Every user-facing failure prints one ``error: ...`` line to stderr and exits non-zero; no tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import warnings
+from pathlib import Path
+
+from .errors import WorkbenchError
+
+EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 2, 1, 130
+
+
+def _quiet_tensorflow() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"warning: {message}", file=sys.stderr)
+
+
+# -------------------------------------------------------------------------------------------- train
+def cmd_train(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .config import FeatureConfig, TrainConfig
+    from .consent import check_consent
+    from .training import Progress, train_conversion
+
+    check_consent(args.target, confirmed=args.i_have_consent)
+    overrides = {"model": args.model, "seed": args.seed, "augment": tuple(args.augment or ())}
+    if args.epochs is not None:
+        overrides["epochs"] = args.epochs
+        overrides["gan_epochs"] = min(TrainConfig().gan_epochs, args.epochs) if args.model == "gan" else 0
+    if args.checkpoint_dir:
+        overrides["checkpoint_dir"] = args.checkpoint_dir
+    cfg = TrainConfig(**{**TrainConfig().to_dict(), **overrides, "model_cfg": TrainConfig().model_cfg})
+    bars: dict[str, tqdm] = {}
+
+    def on_progress(p: Progress) -> None:
+        if p.stage in ("analysis", "alignment", "gmm"):
+            if p.step == 0:
+                print(f"{p.stage}: {p.steps} pairs..." if p.stage != "gmm" else "fitting GMM...", file=sys.stderr)
+            return
+        bar = bars.get(p.stage)
+        if bar is None:
+            bar = bars[p.stage] = tqdm(total=p.epochs, desc=p.stage, unit="epoch", file=sys.stderr, leave=True)
+        if p.step == p.steps and p.epoch > bar.n:
+            bar.update(p.epoch - bar.n)
+            bar.set_postfix({k: f"{v:.4f}" for k, v in p.logs.items() if k in ("loss", "val_loss", "d_loss", "adv", "mse")})
+
+    stop = threading.Event()
+    try:
+        result = train_conversion(args.source, args.target, args.out, cfg=cfg, feature_cfg=FeatureConfig(),
+                                  on_progress=on_progress, stop_event=stop)
+    except KeyboardInterrupt:
+        stop.set()
+        raise
+    finally:
+        for bar in bars.values():
+            bar.close()
+    h = result.history
+    summary = f"saved {result.bundle_dir} ({cfg.model}, {result.n_train_frames} training frames, {result.elapsed_s:.0f} s"
+    if h.get("val_loss"):
+        summary += f", best val loss {min(h['val_loss']):.4f} after {len(h['val_loss'])} epochs"
+    print(summary + ")")
+    return 0
+
+
+# ------------------------------------------------------------------------------------------ convert
+def cmd_convert(args: argparse.Namespace) -> int:
+    from .audio import load_audio, save_audio
+    from .inference import VoiceConverter
+
+    out = Path(args.output)
+    if out.suffix.lower() not in (".wav", ".flac", ".ogg"):
+        raise WorkbenchError(f"Output {out.name!r} must end in .wav, .flac or .ogg.")
+    y, sr = load_audio(args.input, sr=None)
+    converter = VoiceConverter.load(args.model, pitch_ratio=2 ** (args.semitones / 12))
+    if args.streaming:
+        from .streaming import convert_streaming
+
+        y_out, sr_out = convert_streaming(converter, y, sr)
+    else:
+        y_out, sr_out = converter.convert(y, sr)
+    save_audio(out, y_out, sr_out)
+    print(f"wrote {out} ({len(y_out) / sr_out:.2f} s at {sr_out} Hz, model {converter.description})")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------- evaluate
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate_converters, format_table
+    from .inference import VoiceConverter
+
+    converters = []
+    for spec in args.model:
+        conv = VoiceConverter.load(spec)
+        converters.append(conv)
+    bundle = next((c for c in converters if c.meta is not None), None)
+    names = {c.name for c in converters}
+    if "identity" not in names:
+        converters.append(VoiceConverter.load("identity"))
+    if "f0" not in names:
+        converters.append(VoiceConverter.f0_baseline(bundle.meta) if bundle else VoiceConverter.load("f0"))
+    rows = evaluate_converters(converters, args.source, args.target, streaming=args.streaming)
+    mode = "streaming (20 ms chunks at 48 kHz)" if args.streaming else "offline"
+    print(f"evaluation on {rows[0]['utterances']} utterances, {mode}")
+    print(format_table(rows))
+    if args.json:
+        payload = {"mode": mode, "source": str(args.source), "target": str(args.target), "results": rows}
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(payload, indent=2, allow_nan=True))
+    return 0
+
+
+# ------------------------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="workbench", description="Voice Cloning Workbench: train, convert and evaluate "
+                                "voice conversion models on a CPU. Run `streamlit run app.py` for the app.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    t = sub.add_parser("train", help="train a conversion model from parallel source/target folders")
+    t.add_argument("--source", required=True, action="append", help="folder of source-voice audio (repeat for many-to-one)")
+    t.add_argument("--target", required=True, help="folder of target-voice audio; files pair by name")
+    t.add_argument("--model", choices=("lstm", "gan", "gmm"), default="lstm")
+    t.add_argument("--out", required=True, help="bundle folder to write")
+    t.add_argument("--epochs", type=int, default=None, help="maximum epochs (early stopping may end sooner)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--augment", action="append", choices=("pitch", "formant", "speed"), help="augment the source")
+    t.add_argument("--checkpoint-dir", help="save a checkpoint every epoch here and resume from it")
+    t.add_argument("--i-have-consent", action="store_true", help="confirm the target voice's owner agreed")
+    t.set_defaults(func=cmd_train)
+
+    c = sub.add_parser("convert", help="convert an audio file into the model's target voice")
+    c.add_argument("--model", required=True, help="bundle folder, or a baseline: identity, f0")
+    c.add_argument("--streaming", action="store_true", help="run the real-time path chunk by chunk")
+    c.add_argument("--semitones", type=float, default=0.0, help="pitch shift of the f0 baseline")
+    c.add_argument("input")
+    c.add_argument("output")
+    c.set_defaults(func=cmd_convert)
+
+    e = sub.add_parser("evaluate", help="score models against parallel target recordings")
+    e.add_argument("--model", required=True, action="append", help="bundle folder or baseline (repeatable)")
+    e.add_argument("--source", required=True)
+    e.add_argument("--target", required=True)
+    e.add_argument("--streaming", action="store_true", help="convert through the real-time path")
+    e.add_argument("--json", help="write the results as JSON")
+    e.set_defaults(func=cmd_evaluate)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    _quiet_tensorflow()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    warnings.showwarning = _show_warning
+    try:
+        return args.func(args)
+    except WorkbenchError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except MemoryError:
+        print("error: out of memory; use shorter clips or fewer files", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Keras models of the workbench: one model per file."""

@@ -1,0 +1,384 @@
+"""Plotly figure builders shared by the app and the notebooks.
+
+Every builder takes frames-first arrays, as ``features`` returns them, and gives a compact
+``go.Figure`` with a title, units on its axes and one shared look. Time axes are in seconds
+(``features.frame_times``). Heatmaps longer than ``MAX_FRAMES`` frames are averaged down along time
+so that the browser stays fast. This module never imports streamlit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .config import FeatureConfig
+from .features import DEFAULT_FEATURES, fft_frequencies, frame_times, mel_frequencies, waveform_envelope
+
+TEMPLATE = "plotly_white"
+HEIGHT = 280
+MAX_FRAMES = 1500
+MAX_BINS = 513  # n_fft <= 1024 is drawn as is; 2048 is averaged in pairs of bins
+MAX_WAVE_POINTS = 4000
+SPEC_COLORS = "Magma"
+DIVERGING_COLORS = "RdBu_r"
+LINE_COLOR = "#1f77b4"
+ACCENT_COLOR = "#ff7f0e"
+F0_COLOR = "#00e5ff"
+
+
+# --------------------------------------------------------------------------------------------- helpers
+def _layout(fig: go.Figure, *, title: str, x_title: str, y_title: str, height: int = HEIGHT) -> go.Figure:
+    """Apply the shared template, margins, title and axis labels."""
+    fig.update_layout(
+        template=TEMPLATE,
+        height=height,
+        title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 14}},
+        margin={"l": 60, "r": 20, "t": 40, "b": 40},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
+        hovermode="closest",
+    )
+    fig.update_layout(xaxis_title_text=x_title, yaxis_title_text=y_title)  # primary axes only
+    return fig
+
+
+def _pool(a: np.ndarray, max_n: int, *, axis: int) -> tuple[np.ndarray, int]:
+    """Average ``a`` over blocks along ``axis`` so it has at most ``max_n`` entries; return it and the block size."""
+    n = a.shape[axis]
+    if n <= max_n:
+        return a, 1
+    step = int(np.ceil(n / max_n))
+    n_blocks = int(np.ceil(n / step))
+    pad = [(0, 0)] * a.ndim
+    pad[axis] = (0, n_blocks * step - n)
+    padded = np.pad(a.astype(np.float64), pad, mode="edge")
+    shape = list(a.shape)
+    shape[axis : axis + 1] = [n_blocks, step]
+    return padded.reshape(shape).mean(axis=axis + 1).astype(np.float32), step
+
+
+def _heatmap(
+    values: np.ndarray,
+    cfg: FeatureConfig,
+    *,
+    y: np.ndarray | None = None,
+    colorscale: str = SPEC_COLORS,
+    colorbar_title: str = "dB",
+    zmid: float | None = None,
+    hover_y: str = "%{y:.0f}",
+) -> tuple[go.Heatmap, np.ndarray]:
+    """A ``(n_frames, n_dims)`` array as a time-by-dimension heatmap, pooled to the size limits."""
+    values = np.asarray(values, dtype=np.float32)
+    if values.ndim != 2:
+        raise ValueError(f"Expected a frames-first array (n_frames, n_dims), got shape {values.shape}.")
+    times = frame_times(len(values), cfg)
+    z, t_step = _pool(values, MAX_FRAMES, axis=0)
+    if t_step > 1:
+        times, _ = _pool(times[:, None], MAX_FRAMES, axis=0)
+        times = times[:, 0]
+    y = np.arange(values.shape[1]) if y is None else np.asarray(y, dtype=np.float64)
+    z, f_step = _pool(z, MAX_BINS, axis=1)
+    if f_step > 1:
+        y = _pool(y[None, :], MAX_BINS, axis=1)[0][0]
+    trace = go.Heatmap(
+        x=np.asarray(times, dtype=np.float32),
+        y=np.asarray(y, dtype=np.float32),
+        z=np.ascontiguousarray(z.T),
+        colorscale=colorscale,
+        zmid=zmid,
+        colorbar={"title": {"text": colorbar_title, "side": "right"}, "thickness": 12, "len": 0.9},
+        hovertemplate=f"t=%{{x:.3f}} s<br>{hover_y}<br>%{{z:.1f}}<extra></extra>",
+    )
+    return trace, times
+
+
+def _masked_f0(f0_hz: np.ndarray, voiced: np.ndarray | None) -> np.ndarray:
+    """F0 in Hz with unvoiced frames set to NaN, so lines break there."""
+    hz = np.asarray(f0_hz, dtype=np.float64)
+    mask = hz > 0 if voiced is None else np.asarray(voiced, dtype=bool) & (hz > 0)
+    return np.where(mask, hz, np.nan)
+
+
+# ------------------------------------------------------------------------------------------- signals
+def waveform_figure(
+    y: np.ndarray, sr: int, *, title: str = "Waveform", max_points: int = MAX_WAVE_POINTS, height: int = HEIGHT
+) -> go.Figure:
+    """Waveform against time; signals longer than ``max_points`` are drawn as a min/max envelope.
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n_samples,), float32
+    sr : int
+        Sample rate in Hz.
+    max_points : int
+        Above this many samples, draw the envelope of ``max_points // 2`` blocks instead of every sample.
+
+    Returns
+    -------
+    go.Figure
+        One line trace, or two traces (lower, upper) filled between for the envelope.
+    """
+    y = np.asarray(y, dtype=np.float32)
+    fig = go.Figure()
+    if y.size <= max_points:
+        t = np.arange(y.size, dtype=np.float32) / sr
+        fig.add_trace(go.Scatter(x=t, y=y, mode="lines", name="waveform", line={"color": LINE_COLOR, "width": 1}))
+    else:
+        t, lower, upper = waveform_envelope(y, sr, n_points=max_points // 2)
+        t = t.astype(np.float32)
+        fig.add_trace(go.Scatter(x=t, y=lower, mode="lines", name="min", line={"color": LINE_COLOR, "width": 0.5},
+                                 hoverinfo="skip", showlegend=False))
+        fig.add_trace(go.Scatter(x=t, y=upper, mode="lines", name="max", line={"color": LINE_COLOR, "width": 0.5},
+                                 fill="tonexty", fillcolor="rgba(31, 119, 180, 0.6)", showlegend=False,
+                                 hovertemplate="t=%{x:.3f} s<extra></extra>"))
+    peak = max(1e-3, float(np.max(np.abs(y))) if y.size else 1.0)
+    fig.update_yaxes(range=[-1.05 * peak, 1.05 * peak], zeroline=True)
+    return _layout(fig, title=title, x_title="time (s)", y_title="amplitude", height=height)
+
+
+def spectrogram_figure(
+    stft_db: np.ndarray,
+    cfg: FeatureConfig = DEFAULT_FEATURES,
+    f0_hz: np.ndarray | None = None,
+    voiced: np.ndarray | None = None,
+    *,
+    title: str = "Spectrogram",
+    height: int = 300,
+) -> go.Figure:
+    """STFT magnitude heatmap on a Hz axis, optionally with the F0 contour drawn on top.
+
+    Parameters
+    ----------
+    stft_db : np.ndarray, shape (n_frames, n_fft // 2 + 1), dB
+    cfg : FeatureConfig
+        Gives the hop (time axis) and the FFT size and rate (frequency axis).
+    f0_hz : np.ndarray, shape (n_frames,), Hz, optional
+        Drawn as a line where voiced (``voiced``, or ``f0_hz > 0``).
+    voiced : np.ndarray, shape (n_frames,), bool, optional
+    """
+    heat, _ = _heatmap(stft_db, cfg, y=fft_frequencies(cfg), hover_y="%{y:.0f} Hz")
+    fig = go.Figure(heat)
+    if f0_hz is not None:
+        hz = _masked_f0(f0_hz, voiced)
+        fig.add_trace(go.Scatter(x=frame_times(len(hz), cfg).astype(np.float32), y=hz.astype(np.float32),
+                                 mode="lines", name="F0", line={"color": F0_COLOR, "width": 2}, connectgaps=False,
+                                 hovertemplate="t=%{x:.3f} s<br>F0 %{y:.1f} Hz<extra></extra>"))
+        fig.update_layout(legend={"font": {"color": "#333"}})
+    fig.update_yaxes(range=[0, cfg.sr / 2])
+    return _layout(fig, title=title, x_title="time (s)", y_title="frequency (Hz)", height=height)
+
+
+def mel_figure(mel_db: np.ndarray, cfg: FeatureConfig = DEFAULT_FEATURES, *, title: str = "Mel spectrogram",
+               height: int = HEIGHT) -> go.Figure:
+    """Mel spectrogram heatmap, one row per band; tick labels give band centres in Hz.
+
+    Parameters
+    ----------
+    mel_db : np.ndarray, shape (n_frames, n_mels), dB
+    """
+    n_mels = mel_db.shape[1]
+    heat, _ = _heatmap(mel_db, cfg, hover_y="band %{y}")
+    fig = go.Figure(heat)
+    centres = mel_frequencies(cfg) if n_mels == cfg.n_mels else None
+    if centres is not None:
+        ticks = np.unique(np.linspace(0, n_mels - 1, 6).round().astype(int))
+        fig.update_yaxes(tickvals=ticks.tolist(), ticktext=[f"{centres[i]:.0f}" for i in ticks])
+        y_title = "mel band centre (Hz)"
+    else:
+        y_title = "mel band"
+    return _layout(fig, title=title, x_title="time (s)", y_title=y_title, height=height)
+
+
+def mfcc_figure(mfcc: np.ndarray, cfg: FeatureConfig = DEFAULT_FEATURES, *, standardize: bool = True,
+                title: str = "MFCC", height: int = HEIGHT) -> go.Figure:
+    """MFCC heatmap, one row per coefficient (and its deltas when present).
+
+    Parameters
+    ----------
+    mfcc : np.ndarray, shape (n_frames, n_mfcc) or (n_frames, 3 * n_mfcc)
+    standardize : bool
+        Scale each coefficient to zero mean and unit variance over time, so that ``c0`` does not
+        swamp the colour scale.
+    """
+    m = np.asarray(mfcc, dtype=np.float32)
+    if standardize:
+        m = (m - m.mean(axis=0)) / np.maximum(m.std(axis=0), 1e-6)
+    heat, _ = _heatmap(m, cfg, colorscale=DIVERGING_COLORS, colorbar_title="z" if standardize else "value",
+                       zmid=0.0, hover_y="coef %{y}")
+    fig = go.Figure(heat)
+    if m.shape[1] == 3 * cfg.n_mfcc:  # static | delta | delta-delta
+        for k, label in ((0, "static"), (1, "Δ"), (2, "ΔΔ")):
+            if k:
+                fig.add_hline(y=k * cfg.n_mfcc - 0.5, line={"color": "black", "width": 1})
+            fig.add_annotation(x=1.0, xref="paper", xanchor="right", y=(k + 0.5) * cfg.n_mfcc, text=label,
+                               showarrow=False, font={"size": 10}, bgcolor="rgba(255,255,255,0.6)")
+    suffix = " (standardised per coefficient)" if standardize else ""
+    return _layout(fig, title=title + suffix, x_title="time (s)", y_title="coefficient", height=height)
+
+
+def f0_figure(f0_hz: np.ndarray, voiced: np.ndarray | None = None, cfg: FeatureConfig = DEFAULT_FEATURES, *,
+              title: str = "Fundamental frequency (F0)", height: int = HEIGHT) -> go.Figure:
+    """F0 contour over voiced frames, with the voiced/unvoiced decision shaded behind it.
+
+    Parameters
+    ----------
+    f0_hz : np.ndarray, shape (n_frames,), Hz, 0 when unvoiced
+    voiced : np.ndarray, shape (n_frames,), bool, optional
+        Defaults to ``f0_hz > 0``.
+
+    Returns
+    -------
+    go.Figure
+        Traces ``voiced`` (0/1 area on a hidden right axis) and ``F0``.
+    """
+    hz = _masked_f0(f0_hz, voiced)
+    is_voiced = np.isfinite(hz)
+    t = frame_times(len(hz), cfg).astype(np.float32)
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=t, y=is_voiced.astype(np.float32), yaxis="y2", name="voiced", mode="lines",
+                             line={"width": 0, "shape": "hv"}, fill="tozeroy", fillcolor="rgba(255,127,14,0.15)",
+                             hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=t, y=hz.astype(np.float32), name="F0", mode="lines+markers",
+                             line={"color": LINE_COLOR, "width": 1.5}, marker={"size": 3}, connectgaps=False,
+                             hovertemplate="t=%{x:.3f} s<br>F0 %{y:.1f} Hz<extra></extra>"))
+    fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "range": [0, 1], "visible": False})
+    if is_voiced.any():
+        lo, hi = float(np.nanmin(hz)), float(np.nanmax(hz))
+        fig.update_layout(yaxis={"range": [max(0.0, lo * 0.8), hi * 1.15]})
+    return _layout(fig, title=title, x_title="time (s)", y_title="F0 (Hz)", height=height)
+
+
+def energy_figure(rms_db: np.ndarray, cfg: FeatureConfig = DEFAULT_FEATURES, centroid_hz: np.ndarray | None = None,
+                  *, title: str = "Energy", height: int = HEIGHT) -> go.Figure:
+    """Frame RMS level in dBFS, and the spectral centroid in kHz on a right-hand axis when given.
+
+    Parameters
+    ----------
+    rms_db : np.ndarray, shape (n_frames,), dBFS
+    centroid_hz : np.ndarray, shape (n_frames,), Hz, optional
+    """
+    rms_db = np.asarray(rms_db, dtype=np.float32)
+    t = frame_times(len(rms_db), cfg).astype(np.float32)
+    fig = go.Figure(go.Scatter(x=t, y=rms_db, name="RMS (dBFS)", mode="lines", line={"color": LINE_COLOR},
+                               hovertemplate="t=%{x:.3f} s<br>%{y:.1f} dBFS<extra></extra>"))
+    if centroid_hz is not None:
+        khz = np.asarray(centroid_hz, dtype=np.float32) / 1000.0
+        fig.add_trace(go.Scatter(x=t, y=khz, name="centroid (kHz)", mode="lines", yaxis="y2",
+                                 line={"color": ACCENT_COLOR, "width": 1},
+                                 hovertemplate="t=%{x:.3f} s<br>centroid %{y:.2f} kHz<extra></extra>"))
+        fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "title": {"text": "centroid (kHz)"},
+                                  "showgrid": False, "rangemode": "tozero"})
+        title = f"{title} and spectral centroid"
+    _layout(fig, title=title, x_title="time (s)", y_title="RMS level (dBFS)", height=height)
+    if centroid_hz is not None:
+        fig.update_layout(margin={"r": 60})  # room for the right-hand axis title
+    return fig
+
+
+# --------------------------------------------------------------------------------------------- WORLD
+def envelope_figure(values: np.ndarray, cfg: FeatureConfig = DEFAULT_FEATURES, *, kind: str = "sp",
+                    title: str | None = None, height: int = HEIGHT) -> go.Figure:
+    """WORLD spectral envelope (dB) or aperiodicity (0..1) as a heatmap on a Hz axis.
+
+    Parameters
+    ----------
+    values : np.ndarray, shape (n_frames, n_fft // 2 + 1)
+        ``FeatureSet.sp_db`` (dB) for ``kind="sp"``, ``FeatureSet.ap`` for ``kind="ap"``.
+    kind : {"sp", "ap"}
+    """
+    if kind == "sp":
+        v = np.asarray(values, dtype=np.float32)
+        v = np.maximum(v, float(v.max()) - 90.0)  # 90 dB of range, like the spectrogram's 80
+        heat, _ = _heatmap(v, cfg, y=fft_frequencies(cfg), colorbar_title="dB", hover_y="%{y:.0f} Hz")
+        default_title = "WORLD spectral envelope (CheapTrick)"
+    elif kind == "ap":
+        heat, _ = _heatmap(values, cfg, y=fft_frequencies(cfg), colorscale="Viridis", colorbar_title="ap",
+                           hover_y="%{y:.0f} Hz")
+        heat.update(zmin=0.0, zmax=1.0)
+        default_title = "WORLD aperiodicity (D4C)"
+    else:
+        raise ValueError(f"kind={kind!r} is unknown; use 'sp' (envelope) or 'ap' (aperiodicity).")
+    fig = go.Figure(heat)
+    fig.update_yaxes(range=[0, cfg.sr / 2])
+    return _layout(fig, title=title or default_title, x_title="time (s)", y_title="frequency (Hz)", height=height)
+
+
+def mcep_figure(mcep: np.ndarray, cfg: FeatureConfig = DEFAULT_FEATURES, *, include_c0: bool = False,
+                title: str = "Mel-cepstrum", height: int = HEIGHT) -> go.Figure:
+    """Mel-cepstral coefficients as a heatmap (``c0``, the log energy, left out by default).
+
+    Parameters
+    ----------
+    mcep : np.ndarray, shape (n_frames, mcep_order + 1)
+    """
+    m = np.asarray(mcep, dtype=np.float32)
+    first = 0 if include_c0 else 1
+    m = m[:, first:]
+    lim = float(np.percentile(np.abs(m), 99)) if m.size else 1.0
+    heat, _ = _heatmap(m, cfg, y=np.arange(first, first + m.shape[1]), colorscale=DIVERGING_COLORS,
+                       colorbar_title="value", zmid=0.0, hover_y="c%{y}")
+    heat.update(zmin=-max(lim, 1e-6), zmax=max(lim, 1e-6))
+    fig = go.Figure(heat)
+    label = f"{title} (order {cfg.mcep_order}, α={cfg.mcep_alpha:g}" + (")" if include_c0 else ", c0 hidden)")
+    return _layout(fig, title=label, x_title="time (s)", y_title="coefficient", height=height)
+
+
+# ---------------------------------------------------------------------------------- training, metrics
+def loss_figure(history: Mapping[str, Sequence[float]], *, title: str = "Loss", log_y: bool = False,
+                height: int = HEIGHT) -> go.Figure:
+    """Training curves from a Keras-style history (``{"loss": [...], "val_loss": [...], ...}``).
+
+    Each ``val_<name>`` curve is dashed and shares the colour of ``<name>``.
+
+    Returns
+    -------
+    go.Figure
+        One line trace per non-empty key, x = epoch (1-based).
+    """
+    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+    bases = [k.removeprefix("val_") for k in history]
+    colors = {b: palette[i % len(palette)] for i, b in enumerate(dict.fromkeys(bases))}
+    fig = go.Figure()
+    for key, values in history.items():
+        values = np.asarray(list(values), dtype=np.float64)
+        if values.size == 0:
+            continue
+        is_val = key.startswith("val_")
+        fig.add_trace(go.Scatter(
+            x=np.arange(1, values.size + 1), y=values, name=key, mode="lines+markers" if values.size < 50 else "lines",
+            line={"color": colors[key.removeprefix("val_")], "dash": "dash" if is_val else "solid"},
+            marker={"size": 4}, hovertemplate=f"{key}<br>epoch %{{x}}: %{{y:.4g}}<extra></extra>",
+        ))
+    if log_y:
+        fig.update_yaxes(type="log")
+    return _layout(fig, title=title, x_title="epoch", y_title="loss (log)" if log_y else "loss", height=height)
+
+
+def metrics_bar_figure(rows: Sequence[Mapping[str, Any]], key: str, *, label_key: str | None = None,
+                       title: str | None = None, unit: str = "", height: int = HEIGHT) -> go.Figure:
+    """Bar chart of one metric across rows of an evaluation table.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        One dict per system/voice, e.g. ``{"system": "lstm", "mcd_db": 5.5}``.
+    key : str
+        The metric to draw; rows without it (or with a non-numeric value) are skipped.
+    label_key : str, optional
+        The column that names each bar; defaults to the first key whose value is a string.
+    unit : str
+        Shown in the axis title, e.g. ``"dB"``.
+    """
+    usable = [r for r in rows if isinstance(r.get(key), (int, float, np.integer, np.floating))]
+    if label_key is None:
+        label_key = next((k for r in usable for k, v in r.items() if isinstance(v, str)), None)
+    labels = [str(r.get(label_key, i)) if label_key else str(i) for i, r in enumerate(usable)]
+    values = np.asarray([float(r[key]) for r in usable], dtype=np.float64)
+    fig = go.Figure(go.Bar(x=labels, y=values, name=key, marker={"color": LINE_COLOR},
+                           text=[f"{v:.3g}" for v in values], textposition="outside", cliponaxis=False,
+                           hovertemplate="%{x}: %{y:.4g}<extra></extra>"))
+    y_title = f"{key} ({unit})" if unit else key
+    fig.update_xaxes(type="category")
+    return _layout(fig, title=title or key, x_title=label_key or "", y_title=y_title, height=height)

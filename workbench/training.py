@@ -1,0 +1,360 @@
+"""Training: one function per model, progress callbacks, stop on request, checkpoints and resume.
+
+``train_conversion`` is the whole recipe behind ``workbench train``, the Train page and the notebook:
+pair files, analyse them, align, normalise, fit the chosen model and save a bundle. The model-level
+functions (``train_mapping``, ``train_gan``) compile and fit a given Keras model and return its
+``History``; they never print or draw — callers pass ``on_progress``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .bundle import BundleMeta, save_bundle
+from .config import FeatureConfig, ModelConfig, TrainConfig
+from .data import (
+    NormStats,
+    ParallelSet,
+    UtteranceFeatures,
+    analyze_files,
+    build_parallel_set,
+    make_dataset,
+    make_windows,
+    pair_files,
+    split_by_utterance,
+)
+from .errors import DataError, TrainingStopped
+
+MIN_TRAIN_FRAMES = 1000
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One progress report: where training is and the latest losses."""
+
+    stage: str
+    epoch: int
+    epochs: int
+    step: int = 0
+    steps: int = 0
+    logs: dict[str, float] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+def _keras_callbacks():
+    import keras
+
+    class ProgressCallback(keras.callbacks.Callback):
+        """Turns Keras hooks into ``on_progress(Progress(...))`` calls and honours a stop event."""
+
+        def __init__(self, stage: str, epochs: int, steps: int, on_progress: ProgressFn | None, stop_event: threading.Event | None):
+            super().__init__()
+            self.stage, self.epochs, self.steps = stage, epochs, steps
+            self.on_progress, self.stop_event = on_progress, stop_event
+            self.t0 = time.perf_counter()
+            self.epoch = 0
+
+        def _stop_requested(self) -> bool:
+            if self.stop_event is not None and self.stop_event.is_set():
+                self.model.stop_training = True
+                return True
+            return False
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            self._stop_requested()
+            if self.on_progress and (batch % 5 == 0 or batch + 1 == self.steps):
+                self.on_progress(Progress(self.stage, self.epoch + 1, self.epochs, batch + 1, self.steps,
+                                          {k: float(v) for k, v in (logs or {}).items()}, time.perf_counter() - self.t0))
+
+        def on_epoch_end(self, epoch, logs=None):
+            self._stop_requested()
+            if self.on_progress:
+                self.on_progress(Progress(self.stage, epoch + 1, self.epochs, self.steps, self.steps,
+                                          {k: float(v) for k, v in (logs or {}).items()}, time.perf_counter() - self.t0))
+
+    class CheckpointCallback(keras.callbacks.Callback):
+        """Saves the model (with optimizer state) and a small state file after every epoch."""
+
+        def __init__(self, directory: Path, stage: str):
+            super().__init__()
+            self.directory, self.stage = directory, stage
+            self.history: dict[str, list[float]] = {}
+
+        def on_epoch_end(self, epoch, logs=None):
+            for k, v in (logs or {}).items():
+                self.history.setdefault(k, []).append(float(v))
+            tmp = self.directory / f".{self.stage}.keras.part"
+            self.model.save(tmp)
+            os.replace(tmp, self.directory / f"{self.stage}.keras")
+            state = {"stage": self.stage, "epoch": epoch + 1, "history": self.history}
+            tmp_state = self.directory / f".{self.stage}.json.part"
+            tmp_state.write_text(json.dumps(state))
+            os.replace(tmp_state, self.directory / f"{self.stage}.json")
+
+    return ProgressCallback, CheckpointCallback
+
+
+def get_strategy(name: str = "default"):
+    """The ``tf.distribute`` strategy named by ``TrainConfig.strategy``."""
+    import tensorflow as tf
+
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def _resume_state(cfg: TrainConfig, stage: str) -> tuple[Path | None, dict[str, Any] | None]:
+    if not cfg.checkpoint_dir:
+        return None, None
+    directory = Path(cfg.checkpoint_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    state_file, model_file = directory / f"{stage}.json", directory / f"{stage}.keras"
+    if state_file.is_file() and model_file.is_file():
+        try:
+            return directory, json.loads(state_file.read_text())
+        except (OSError, json.JSONDecodeError):
+            return directory, None
+    return directory, None
+
+
+def train_mapping(
+    model,
+    train_ds,
+    val_ds,
+    *,
+    cfg: TrainConfig,
+    steps: int,
+    on_progress: ProgressFn | None = None,
+    stop_event: threading.Event | None = None,
+    stage: str = "lstm",
+):
+    """Fit a ``MappingModel`` with weighted squared error, early stopping and (optional) checkpoints.
+
+    With ``cfg.checkpoint_dir`` set, a checkpoint is written after every epoch and an interrupted run
+    resumes from it (same epochs, weights and optimizer state). Returns the Keras ``History`` of this run.
+    """
+    import keras
+
+    ProgressCallback, CheckpointCallback = _keras_callbacks()
+    directory, state = _resume_state(cfg, stage)
+    initial_epoch = 0
+    if state is not None:
+        resumed = keras.models.load_model(directory / f"{stage}.keras", safe_mode=True)
+        model.set_weights(resumed.get_weights())
+        optimizer = resumed.optimizer
+        initial_epoch = int(state["epoch"])
+    else:
+        optimizer = keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0)
+    model.compile(optimizer=optimizer, loss="mse", weighted_metrics=[])
+    callbacks = [
+        ProgressCallback(stage, cfg.epochs, steps, on_progress, stop_event),
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True),
+    ]
+    if directory is not None:
+        ckpt = CheckpointCallback(directory, stage)
+        if state is not None:
+            ckpt.history = state.get("history", {})
+        callbacks.append(ckpt)
+    if initial_epoch >= cfg.epochs:
+        return keras.callbacks.History()
+    return model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, initial_epoch=initial_epoch,
+                     callbacks=callbacks, verbose=0)
+
+
+def train_gan(
+    generator,
+    train_ds,
+    val_ds,
+    *,
+    cfg: TrainConfig,
+    steps: int,
+    on_progress: ProgressFn | None = None,
+    stop_event: threading.Event | None = None,
+):
+    """Fine-tune a (pre-trained) generator adversarially for ``cfg.gan_epochs`` epochs; returns the History."""
+    import keras
+
+    from .models.gan import Discriminator, GANTrainer
+
+    ProgressCallback, _ = _keras_callbacks()
+    trainer = GANTrainer(generator, Discriminator())
+    trainer.compile(
+        g_optimizer=keras.optimizers.Adam(cfg.gan_learning_rate, clipnorm=1.0),
+        d_optimizer=keras.optimizers.Adam(cfg.gan_learning_rate, clipnorm=1.0),
+        adv_weight=cfg.gan_adv_weight,
+    )
+    callbacks = [ProgressCallback("gan", cfg.gan_epochs, steps, on_progress, stop_event)]
+    return trainer.fit(train_ds, validation_data=val_ds, epochs=cfg.gan_epochs, callbacks=callbacks, verbose=0)
+
+
+# ------------------------------------------------------------------------------------------- recipe
+@dataclass
+class TrainResult:
+    """What ``train_conversion`` produced."""
+
+    bundle_dir: Path
+    history: dict[str, list[float]]
+    n_train_frames: int
+    n_val_frames: int
+    elapsed_s: float
+    stopped: bool = False
+
+
+def _history_dict(*histories) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {}
+    for prefix, h in histories:
+        for k, v in (getattr(h, "history", None) or {}).items():
+            out[f"{prefix}{k}"] = [float(x) for x in v]
+    return out
+
+
+def prepare_parallel(
+    pairs: Sequence[tuple[Path, Path]], *, cfg: TrainConfig, feature_cfg: FeatureConfig, on_progress: ProgressFn | None = None
+) -> ParallelSet:
+    """Analyse paired files and build the aligned training set."""
+    t0 = time.perf_counter()
+    if on_progress:
+        on_progress(Progress("analysis", 0, 1, 0, len(pairs), {}, 0.0))
+    files = [p for pair in pairs for p in pair]
+    feats = analyze_files(files, feature_cfg, n_jobs=cfg.n_jobs)
+    utts: list[tuple[UtteranceFeatures, UtteranceFeatures]] = list(zip(feats[0::2], feats[1::2]))
+    if on_progress:
+        on_progress(Progress("alignment", 0, 1, 0, len(pairs), {}, time.perf_counter() - t0))
+    data = build_parallel_set(utts, cfg=cfg, feature_cfg=feature_cfg)
+    if data.n_frames < MIN_TRAIN_FRAMES:
+        raise DataError(
+            f"Only {data.n_frames} aligned frames ({data.n_frames * feature_cfg.hop_ms / 1000:.1f} s of speech); "
+            f"record at least {MIN_TRAIN_FRAMES * feature_cfg.hop_ms / 1000:.0f} s of parallel sentences."
+        )
+    return data
+
+
+def train_conversion(
+    source_dirs: str | os.PathLike | Sequence[str | os.PathLike],
+    target_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    cfg: TrainConfig = TrainConfig(),
+    feature_cfg: FeatureConfig = FeatureConfig(),
+    on_progress: ProgressFn | None = None,
+    stop_event: threading.Event | None = None,
+) -> TrainResult:
+    """Train a source→target conversion model from parallel folders and save it as a bundle.
+
+    Parameters
+    ----------
+    source_dirs : folder or list of folders
+        Audio of the source voice(s); several folders make a many-to-one model.
+    target_dir : folder
+        Audio of the target voice; files pair with source files by stem.
+    out_dir : folder
+        Where the bundle is written (atomically).
+    cfg : TrainConfig
+        Model kind (``lstm``, ``gan``, ``gmm``), epochs, seed, augmentation, checkpointing.
+
+    Raises
+    ------
+    DataError
+        Missing folders, unpaired files or too little speech.
+    TrainingStopped
+        ``stop_event`` was set before any usable model existed.
+    """
+    t0 = time.perf_counter()
+    if isinstance(source_dirs, (str, os.PathLike)):
+        source_dirs = [source_dirs]
+    pairs = [pair for d in source_dirs for pair in pair_files(d, target_dir)]
+    data = prepare_parallel(pairs, cfg=cfg, feature_cfg=feature_cfg, on_progress=on_progress)
+    train_idx, val_idx = split_by_utterance(len(data.inputs), cfg.val_fraction, cfg.seed)
+    pick = lambda seq, idx: [seq[i] for i in idx]  # noqa: E731
+    out_norm = NormStats.fit(np.concatenate([data.targets[i][:, 1:] for i in train_idx]))
+    in_norm = NormStats.fit(np.concatenate(pick(data.inputs, train_idx)))
+    meta = BundleMeta(
+        kind=cfg.model, feature_cfg=feature_cfg, output_norm=out_norm, source_f0=data.source_f0,
+        target_f0=data.target_f0, input_norm=in_norm, lookahead_frames=cfg.lookahead_frames if cfg.model != "gmm" else 0,
+        use_f0_input=cfg.use_f0_input, source_voices=[Path(d).name for d in source_dirs],
+        target_voice=Path(target_dir).name,
+        train_args={**cfg.to_dict(), "n_pairs": len(pairs), "n_utterances": len(data.inputs)},
+    )
+    n_train = int(sum(len(data.inputs[i]) for i in train_idx))
+    n_val = int(sum(len(data.inputs[i]) for i in val_idx))
+
+    if cfg.model == "gmm":
+        from .features import speech_mask
+        from .models.gmm import JointGMM
+
+        if on_progress:
+            on_progress(Progress("gmm", 0, 1, 0, 1, {}, time.perf_counter() - t0))
+        xs, ys = [], []
+        for i in train_idx:
+            m = speech_mask(data.targets[i][:, 0])
+            xs.append(data.inputs[i][:, : out_norm.mean.size][m])
+            ys.append(data.targets[i][:, 1:][m])
+        model = JointGMM.fit(np.concatenate(xs), np.concatenate(ys), n_components=cfg.gmm_components, seed=cfg.seed)
+        meta.input_norm = None
+        save_bundle(out_dir, meta, model)
+        if on_progress:
+            on_progress(Progress("gmm", 1, 1, 1, 1, {}, time.perf_counter() - t0))
+        return TrainResult(Path(out_dir), {}, n_train, n_val, time.perf_counter() - t0)
+
+    import keras
+    import tensorflow as tf
+
+    from .models.mapping import MappingModel
+
+    keras.utils.set_random_seed(cfg.seed)
+    tf.config.experimental.enable_op_determinism()
+    model_cfg = replace(cfg.model_cfg, in_dim=data.inputs[0].shape[1], out_dim=out_norm.mean.size)
+    meta.model_cfg = asdict(model_cfg)
+
+    def windows(idx):
+        return make_windows(
+            [in_norm.apply(data.inputs[i]) for i in idx],
+            [out_norm.apply(data.targets[i][:, 1:]) for i in idx],
+            [data.weights[i] for i in idx],
+            seq_frames=cfg.seq_frames, lookahead=cfg.lookahead_frames,
+        )
+
+    xt, yt, wt = windows(train_idx)
+    xv, yv, wv = windows(val_idx)
+    train_ds = make_dataset(xt, yt, wt, batch_size=cfg.batch_size, shuffle=True, seed=cfg.seed)
+    val_ds = make_dataset(xv, yv, wv, batch_size=cfg.batch_size, shuffle=False, seed=cfg.seed)
+    steps = int(np.ceil(len(xt) / cfg.batch_size))
+    strategy = get_strategy(cfg.strategy)
+    with strategy.scope():
+        model = MappingModel(**asdict(model_cfg))
+        model.build((None, None, model_cfg.in_dim))
+        hist = train_mapping(model, train_ds, val_ds, cfg=cfg, steps=steps, on_progress=on_progress,
+                             stop_event=stop_event)
+        histories = [("", hist)]
+        stopped = bool(stop_event is not None and stop_event.is_set())
+        if cfg.model == "gan" and not stopped:
+            histories.append(("gan_", train_gan(model, train_ds, val_ds, cfg=cfg, steps=steps,
+                                                 on_progress=on_progress, stop_event=stop_event)))
+            stopped = bool(stop_event is not None and stop_event.is_set())
+    history = _history_dict(*histories)
+    if not history.get("loss") and not history.get("gan_loss"):
+        if stopped:
+            raise TrainingStopped("Training was stopped before the first epoch finished; nothing was saved.")
+    val = history.get("val_loss") or [float("nan")]
+    meta.metrics = {"val_loss": float(np.nanmin(val)), "epochs_run": len(history.get("loss", [])),
+                    "train_frames": n_train, "val_frames": n_val, "train_seconds": round(time.perf_counter() - t0, 1)}
+    meta.train_args["history"] = history
+    save_bundle(out_dir, meta, model)
+    return TrainResult(Path(out_dir), history, n_train, n_val, time.perf_counter() - t0, stopped)
