@@ -7,7 +7,9 @@ the model then learns the frame mapping on the source's time axis (conversion ke
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import sys
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -74,7 +76,9 @@ def analyze_file(path: str | os.PathLike, cfg: FeatureConfig) -> UtteranceFeatur
 def analyze_files(paths: list[Path], cfg: FeatureConfig, *, n_jobs: int = 2) -> list[UtteranceFeatures]:
     """Analyse many files, in ``n_jobs`` processes when more than one."""
     if n_jobs > 1 and len(paths) > 4:
-        with ProcessPoolExecutor(max_workers=n_jobs) as pool:
+        # forking a process that has loaded TensorFlow can deadlock: spawn fresh workers then
+        ctx = multiprocessing.get_context("spawn" if "tensorflow" in sys.modules else None)
+        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
             return list(pool.map(analyze_file, paths, [cfg] * len(paths), chunksize=4))
     return [analyze_file(p, cfg) for p in paths]
 

@@ -51,9 +51,11 @@ def waveform_envelope(y: np.ndarray, sr: int, *, n_points: int = 2000) -> tuple[
     lower, upper : np.ndarray, shape (n,), float32
     """
     n = max(1, min(n_points, y.size))
-    edges = np.linspace(0, y.size, n + 1).astype(int)
-    lower = np.array([y[a:b].min() if b > a else 0.0 for a, b in zip(edges[:-1], edges[1:])], dtype=np.float32)
-    upper = np.array([y[a:b].max() if b > a else 0.0 for a, b in zip(edges[:-1], edges[1:])], dtype=np.float32)
+    edges = np.linspace(0, y.size, n + 1).astype(int)  # strictly increasing while n <= y.size
+    if y.size == 0:
+        return np.zeros(1), np.zeros(1, np.float32), np.zeros(1, np.float32)
+    lower = np.minimum.reduceat(y, edges[:-1]).astype(np.float32)
+    upper = np.maximum.reduceat(y, edges[:-1]).astype(np.float32)
     return (edges[:-1] + edges[1:]) / 2.0 / sr, lower, upper
 
 

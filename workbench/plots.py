@@ -8,6 +8,7 @@ so that the browser stays fast. This module never imports streamlit.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,12 +18,24 @@ import plotly.graph_objects as go
 from .config import FeatureConfig
 from .features import DEFAULT_FEATURES, fft_frequencies, frame_times, mel_frequencies, waveform_envelope
 
+def _streamlit_safe(name: str) -> list[list]:
+    """A named plotly colour scale with near-black ``#0000xx`` stops nudged to ``#01xxxx``.
+
+    Streamlit's chart renderer replaces ``#000001``, ``#000002``, ... in a figure with its theme
+    colours, even with ``theme=None`` (``#000004`` becomes ``#ab63fa``): Magma's black turned purple.
+    """
+    import plotly.colors
+
+    return [[pos, "#01" + c[3:] if re.fullmatch(r"#0000[0-9a-fA-F]{2}", c) else c]
+            for pos, c in plotly.colors.get_colorscale(name)]
+
+
 TEMPLATE = "plotly_white"
 HEIGHT = 280
 MAX_FRAMES = 1500
-MAX_BINS = 513  # n_fft <= 1024 is drawn as is; 2048 is averaged in pairs of bins
+MAX_BINS = 257  # about the pixel height of a plot; n_fft 512 is drawn as is, 1024 averages bin pairs
 MAX_WAVE_POINTS = 4000
-SPEC_COLORS = "Magma"
+SPEC_COLORS = _streamlit_safe("Magma")
 DIVERGING_COLORS = "RdBu_r"
 LINE_COLOR = "#1f77b4"
 ACCENT_COLOR = "#ff7f0e"
@@ -64,7 +77,7 @@ def _heatmap(
     cfg: FeatureConfig,
     *,
     y: np.ndarray | None = None,
-    colorscale: str = SPEC_COLORS,
+    colorscale: str | list = SPEC_COLORS,
     colorbar_title: str = "dB",
     zmid: float | None = None,
     hover_y: str = "%{y:.0f}",
@@ -144,6 +157,7 @@ def spectrogram_figure(
     f0_hz: np.ndarray | None = None,
     voiced: np.ndarray | None = None,
     *,
+    max_hz: float | None = None,
     title: str = "Spectrogram",
     height: int = 300,
 ) -> go.Figure:
@@ -157,6 +171,9 @@ def spectrogram_figure(
     f0_hz : np.ndarray, shape (n_frames,), Hz, optional
         Drawn as a line where voiced (``voiced``, or ``f0_hz > 0``).
     voiced : np.ndarray, shape (n_frames,), bool, optional
+    max_hz : float, optional
+        Upper end of the visible frequency range (default: ``sr / 2``). The whole spectrum is still
+        in the figure; zooming out shows it. About 4 kHz makes an F0 line easy to see.
     """
     heat, _ = _heatmap(stft_db, cfg, y=fft_frequencies(cfg), hover_y="%{y:.0f} Hz")
     fig = go.Figure(heat)
@@ -165,8 +182,7 @@ def spectrogram_figure(
         fig.add_trace(go.Scatter(x=frame_times(len(hz), cfg).astype(np.float32), y=hz.astype(np.float32),
                                  mode="lines", name="F0", line={"color": F0_COLOR, "width": 2}, connectgaps=False,
                                  hovertemplate="t=%{x:.3f} s<br>F0 %{y:.1f} Hz<extra></extra>"))
-        fig.update_layout(legend={"font": {"color": "#333"}})
-    fig.update_yaxes(range=[0, cfg.sr / 2])
+    fig.update_yaxes(range=[0, min(max_hz or cfg.sr / 2, cfg.sr / 2)])
     return _layout(fig, title=title, x_title="time (s)", y_title="frequency (Hz)", height=height)
 
 
@@ -208,12 +224,10 @@ def mfcc_figure(mfcc: np.ndarray, cfg: FeatureConfig = DEFAULT_FEATURES, *, stan
     heat, _ = _heatmap(m, cfg, colorscale=DIVERGING_COLORS, colorbar_title="z" if standardize else "value",
                        zmid=0.0, hover_y="coef %{y}")
     fig = go.Figure(heat)
-    if m.shape[1] == 3 * cfg.n_mfcc:  # static | delta | delta-delta
-        for k, label in ((0, "static"), (1, "Δ"), (2, "ΔΔ")):
-            if k:
-                fig.add_hline(y=k * cfg.n_mfcc - 0.5, line={"color": "black", "width": 1})
-            fig.add_annotation(x=1.0, xref="paper", xanchor="right", y=(k + 0.5) * cfg.n_mfcc, text=label,
-                               showarrow=False, font={"size": 10}, bgcolor="rgba(255,255,255,0.6)")
+    if m.shape[1] == 3 * cfg.n_mfcc:  # static | delta | delta-delta, labelled on the y axis
+        for k in (1, 2):
+            fig.add_hline(y=k * cfg.n_mfcc - 0.5, line={"color": "black", "width": 1})
+        fig.update_yaxes(tickvals=[(k + 0.5) * cfg.n_mfcc - 0.5 for k in range(3)], ticktext=["static", "Δ", "ΔΔ"])
     suffix = " (standardised per coefficient)" if standardize else ""
     return _layout(fig, title=title + suffix, x_title="time (s)", y_title="coefficient", height=height)
 
@@ -269,7 +283,7 @@ def energy_figure(rms_db: np.ndarray, cfg: FeatureConfig = DEFAULT_FEATURES, cen
                                  line={"color": ACCENT_COLOR, "width": 1},
                                  hovertemplate="t=%{x:.3f} s<br>centroid %{y:.2f} kHz<extra></extra>"))
         fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "title": {"text": "centroid (kHz)"},
-                                  "showgrid": False, "rangemode": "tozero"})
+                                  "showgrid": False, "rangemode": "tozero", "tickmode": "auto"})
         title = f"{title} and spectral centroid"
     _layout(fig, title=title, x_title="time (s)", y_title="RMS level (dBFS)", height=height)
     if centroid_hz is not None:

@@ -98,7 +98,7 @@ def _keras_callbacks():
         def on_epoch_end(self, epoch, logs=None):
             for k, v in (logs or {}).items():
                 self.history.setdefault(k, []).append(float(v))
-            tmp = self.directory / f".{self.stage}.keras.part"
+            tmp = self.directory / f".{self.stage}.part.keras"
             self.model.save(tmp)
             os.replace(tmp, self.directory / f"{self.stage}.keras")
             state = {"stage": self.stage, "epoch": epoch + 1, "history": self.history}
@@ -158,10 +158,13 @@ def train_mapping(
     if state is not None:
         resumed = keras.models.load_model(directory / f"{stage}.keras", safe_mode=True)
         model.set_weights(resumed.get_weights())
-        optimizer = resumed.optimizer
         initial_epoch = int(state["epoch"])
-    else:
-        optimizer = keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0)
+    optimizer = keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0)
+    if state is not None and resumed.optimizer is not None and resumed.optimizer.variables:
+        # the optimizer is tied to the variables it was built with: copy its state (step, moments) over
+        optimizer.build(model.trainable_variables)
+        for new, old in zip(optimizer.variables, resumed.optimizer.variables):
+            new.assign(old)
     model.compile(optimizer=optimizer, loss="mse", weighted_metrics=[])
     callbacks = [
         ProgressCallback(stage, cfg.epochs, steps, on_progress, stop_event),
@@ -175,7 +178,7 @@ def train_mapping(
     if initial_epoch >= cfg.epochs:
         return keras.callbacks.History()
     return model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, initial_epoch=initial_epoch,
-                     callbacks=callbacks, verbose=0)
+                     callbacks=callbacks, verbose=0, shuffle=False)
 
 
 def train_gan(
@@ -201,7 +204,7 @@ def train_gan(
         adv_weight=cfg.gan_adv_weight,
     )
     callbacks = [ProgressCallback("gan", cfg.gan_epochs, steps, on_progress, stop_event)]
-    return trainer.fit(train_ds, validation_data=val_ds, epochs=cfg.gan_epochs, callbacks=callbacks, verbose=0)
+    return trainer.fit(train_ds, validation_data=val_ds, epochs=cfg.gan_epochs, callbacks=callbacks, verbose=0, shuffle=False)
 
 
 # ------------------------------------------------------------------------------------------- recipe
@@ -281,6 +284,28 @@ def train_conversion(
         source_dirs = [source_dirs]
     pairs = [pair for d in source_dirs for pair in pair_files(d, target_dir)]
     data = prepare_parallel(pairs, cfg=cfg, feature_cfg=feature_cfg, on_progress=on_progress)
+    return fit_conversion(data, out_dir, cfg=cfg, feature_cfg=feature_cfg, on_progress=on_progress,
+                          stop_event=stop_event, source_voices=[Path(d).name for d in source_dirs],
+                          target_voice=Path(target_dir).name, n_pairs=len(pairs), t0=t0)
+
+
+def fit_conversion(
+    data: ParallelSet,
+    out_dir: str | os.PathLike,
+    *,
+    cfg: TrainConfig,
+    feature_cfg: FeatureConfig,
+    on_progress: ProgressFn | None = None,
+    stop_event: threading.Event | None = None,
+    source_voices: Sequence[str] = (),
+    target_voice: str = "",
+    n_pairs: int = 0,
+    t0: float | None = None,
+) -> TrainResult:
+    """Fit the model chosen by ``cfg.model`` on an aligned ``ParallelSet`` and save the bundle."""
+    t0 = time.perf_counter() if t0 is None else t0
+    if stop_event is not None and stop_event.is_set():
+        raise TrainingStopped("Training was stopped before it started; nothing was saved.")
     train_idx, val_idx = split_by_utterance(len(data.inputs), cfg.val_fraction, cfg.seed)
     pick = lambda seq, idx: [seq[i] for i in idx]  # noqa: E731
     out_norm = NormStats.fit(np.concatenate([data.targets[i][:, 1:] for i in train_idx]))
@@ -288,9 +313,8 @@ def train_conversion(
     meta = BundleMeta(
         kind=cfg.model, feature_cfg=feature_cfg, output_norm=out_norm, source_f0=data.source_f0,
         target_f0=data.target_f0, input_norm=in_norm, lookahead_frames=cfg.lookahead_frames if cfg.model != "gmm" else 0,
-        use_f0_input=cfg.use_f0_input, source_voices=[Path(d).name for d in source_dirs],
-        target_voice=Path(target_dir).name,
-        train_args={**cfg.to_dict(), "n_pairs": len(pairs), "n_utterances": len(data.inputs)},
+        use_f0_input=cfg.use_f0_input, source_voices=list(source_voices), target_voice=target_voice,
+        train_args={**cfg.to_dict(), "n_pairs": n_pairs, "n_utterances": len(data.inputs)},
     )
     n_train = int(sum(len(data.inputs[i]) for i in train_idx))
     n_val = int(sum(len(data.inputs[i]) for i in val_idx))

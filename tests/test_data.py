@@ -1,0 +1,98 @@
+"""Pairing, DTW alignment, F0 statistics and windowing of parallel data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from workbench.data import (
+    F0Stats,
+    NormStats,
+    align_to_source,
+    make_windows,
+    pair_files,
+    split_by_utterance,
+    transform_f0,
+)
+from workbench.errors import DataError
+
+
+def _write(folder, names, sr=16_000):
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in names:
+        sf.write(folder / f"{n}.wav", np.zeros(sr // 2), sr)
+
+
+def test_pair_files_by_stem(tmp_path):
+    _write(tmp_path / "a", ["s1", "s2", "s3", "only_a"])
+    _write(tmp_path / "b", ["s1", "s2", "s3", "only_b"])
+    with pytest.warns(UserWarning, match="unpaired"):
+        pairs = pair_files(tmp_path / "a", tmp_path / "b")
+    assert [(p.stem, q.stem) for p, q in pairs] == [("s1", "s1"), ("s2", "s2"), ("s3", "s3")]
+
+
+def test_pair_files_errors(tmp_path):
+    with pytest.raises(DataError, match="does not exist"):
+        pair_files(tmp_path / "missing", tmp_path)
+    (tmp_path / "empty").mkdir()
+    _write(tmp_path / "a", ["s1"])
+    with pytest.raises(DataError, match="no audio files"):
+        pair_files(tmp_path / "a", tmp_path / "empty")
+    _write(tmp_path / "b", ["x1"])
+    with pytest.raises(DataError, match="Only 0 sentence"):
+        pair_files(tmp_path / "a", tmp_path / "b")
+
+
+def test_dtw_recovers_a_time_stretch(rng):
+    """A target that is the source played at 2/3 speed aligns back onto the source's frames."""
+    n = 120
+    t = np.linspace(0, 6 * np.pi, n)
+    src = np.stack([np.full(n, 2.0)] + [np.sin(t * (k + 1) / 3 + k) for k in range(6)], axis=1)
+    src[:5, 0] = src[-5:, 0] = -10.0  # silence at the edges (c0 low)
+    idx = np.clip(np.round(np.arange(int(n * 1.5)) / 1.5).astype(int), 0, n - 1)
+    tgt = src[idx] + 0.01 * rng.standard_normal((len(idx), src.shape[1]))
+    sl, aligned = align_to_source(src, tgt)
+    assert aligned.shape == (sl.stop - sl.start, src.shape[1])
+    err = np.abs(aligned[:, 1:] - src[sl, 1:]).mean()
+    assert err < 0.05
+
+
+def test_f0_transform_matches_statistics(rng):
+    src = np.exp(rng.normal(np.log(110), 0.1, 2000))
+    tgt = np.exp(rng.normal(np.log(220), 0.15, 2000))
+    s, t = F0Stats.from_tracks([src]), F0Stats.from_tracks([tgt])
+    out = transform_f0(np.concatenate([src, [0.0, 0.0]]), s, t)
+    assert out[-1] == 0.0 and out[-2] == 0.0
+    conv = F0Stats.from_tracks([out[:-2]])
+    assert conv.mean == pytest.approx(t.mean, abs=1e-6)
+    assert conv.std == pytest.approx(t.std, rel=1e-6)
+
+
+def test_f0_stats_need_voiced_frames():
+    with pytest.raises(DataError, match="voiced"):
+        F0Stats.from_tracks([np.zeros(100)])
+
+
+def test_norm_stats_round_trip(rng):
+    x = rng.normal(3.0, 2.0, (500, 4)).astype(np.float32)
+    stats = NormStats.fit(x)
+    np.testing.assert_allclose(stats.invert(stats.apply(x)), x, atol=1e-5)
+    again = NormStats.from_dict(stats.to_dict())
+    np.testing.assert_array_equal(again.mean, stats.mean)
+
+
+def test_windows_delay_target_by_lookahead():
+    x = np.arange(50, dtype=np.float32)[:, None]
+    y = np.arange(50, dtype=np.float32)[:, None] * 10
+    w = np.ones(50, np.float32)
+    xs, ys, ws = make_windows([x], [y], [w], seq_frames=20, lookahead=3)
+    assert xs.shape == (len(ys), 20, 1)
+    first = 0
+    assert np.all(ws[first, :3] == 0) and np.all(ws[first, 3:] == 1)
+    np.testing.assert_array_equal(ys[first, 3:, 0], y[:17, 0])  # frame t carries target t - 3
+
+
+def test_split_by_utterance_is_disjoint():
+    tr, va = split_by_utterance(30, 0.15, seed=0)
+    assert len(set(tr) & set(va)) == 0 and len(tr) + len(va) == 30 and len(va) >= 1
