@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ class BundleMeta:
     model_cfg: dict[str, Any] | None = None
     lookahead_frames: int = 0
     use_f0_input: bool = True
+    f0_mode: str = "global"
     source_voices: list[str] = field(default_factory=list)
     target_voice: str = ""
     train_args: dict[str, Any] = field(default_factory=dict)
@@ -52,13 +53,14 @@ class BundleMeta:
         return {
             "schema_version": self.schema_version,
             "kind": self.kind,
-            "created": self.created or datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created": self.created or datetime.now(UTC).isoformat(timespec="seconds"),
             "source_voices": self.source_voices,
             "target_voice": self.target_voice,
             "feature_cfg": self.feature_cfg.to_dict(),
             "model_cfg": self.model_cfg,
             "lookahead_frames": self.lookahead_frames,
             "use_f0_input": self.use_f0_input,
+            "f0_mode": self.f0_mode,
             "input_norm": self.input_norm.to_dict() if self.input_norm else None,
             "output_norm": self.output_norm.to_dict(),
             "f0": {"source": self.source_f0.to_dict(), "target": self.target_f0.to_dict()},
@@ -78,6 +80,7 @@ class BundleMeta:
             model_cfg=d.get("model_cfg"),
             lookahead_frames=int(d.get("lookahead_frames", 0)),
             use_f0_input=bool(d.get("use_f0_input", True)),
+            f0_mode=d.get("f0_mode", "global"),
             source_voices=list(d.get("source_voices", [])),
             target_voice=d.get("target_voice", ""),
             train_args=d.get("train_args", {}),

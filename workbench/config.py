@@ -134,6 +134,7 @@ class ModelConfig:
     units: int = 96
     n_layers: int = 2
     dropout: float = 0.1
+    input_noise: float = 0.0
 
     def __post_init__(self) -> None:
         if self.units < 4 or self.n_layers < 1 or self.in_dim < 1 or self.out_dim < 1:
@@ -164,15 +165,18 @@ class TrainConfig:
     learning_rate: float = 2e-3
     seed: int = 0
     patience: int = 8
+    lr_patience: int = 0
     val_fraction: float = 0.15
     lookahead_frames: int = 4
     silence_weight: float = 0.1
+    output_scale: str = "global"
     use_f0_input: bool = True
     gmm_components: int = 16
     gan_epochs: int = 25
     gan_adv_weight: float = 1.0
     gan_learning_rate: float = 2e-4
     augment: tuple[str, ...] = ()
+    augment_copies: int = 2
     n_jobs: int = 2
     strategy: str = "default"
     checkpoint_dir: str | None = None
@@ -192,6 +196,8 @@ class TrainConfig:
             raise ConfigError(f"lookahead_frames={self.lookahead_frames} must be in 0..10 (latency budget).")
         if self.strategy not in ("default", "mirrored", "multiworker"):
             raise ConfigError(f"strategy={self.strategy!r}; choose default, mirrored or multiworker.")
+        if self.output_scale not in ("global", "per_dim"):
+            raise ConfigError(f"output_scale={self.output_scale!r}; choose global or per_dim.")
         unknown = set(self.augment) - {"pitch", "formant", "speed"}
         if unknown:
             raise ConfigError(f"Unknown augmentation {sorted(unknown)}; use pitch, formant or speed.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .errors import ConsentError
@@ -46,7 +46,7 @@ def check_consent(folder: str | os.PathLike, *, confirmed: bool = False) -> dict
         "voice": Path(folder).name,
         "consent": True,
         "basis": "confirmed by the user with --i-have-consent",
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     try:
         (Path(folder) / CONSENT_FILE).write_text(json.dumps(record, indent=2) + "\n")

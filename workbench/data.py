@@ -213,7 +213,8 @@ def augment_features(utt: UtteranceFeatures, kind: str, factor: float, cfg: Feat
     return UtteranceFeatures(f"{utt.name}~{kind}{factor:g}", mc, hz)
 
 
-AUGMENT_FACTORS = {"pitch": (0.8, 1.25), "formant": (0.9, 1.1), "speed": (0.9, 1.1)}
+# ranges of the random factors: pitch x0.75..1.33, vocal-tract length x0.88..1.14, tempo x0.9..1.1
+AUGMENT_RANGES = {"pitch": (0.75, 1.33), "formant": (0.88, 1.14), "speed": (0.9, 1.1)}
 
 
 # ------------------------------------------------------------------------------------- parallel set
@@ -232,6 +233,7 @@ class ParallelSet:
     weights: list[np.ndarray]
     source_f0: F0Stats
     target_f0: F0Stats
+    f0_mode: str = "global"
 
     @property
     def n_frames(self) -> int:
@@ -239,16 +241,34 @@ class ParallelSet:
 
 
 def build_parallel_set(
-    pairs: list[tuple[UtteranceFeatures, UtteranceFeatures]], *, cfg: TrainConfig, feature_cfg: FeatureConfig
+    pairs: list[tuple[UtteranceFeatures, UtteranceFeatures]],
+    *,
+    cfg: TrainConfig,
+    feature_cfg: FeatureConfig,
+    groups: list[int] | None = None,
 ) -> ParallelSet:
-    """Align every pair (and augmented copies of the source) and collect model inputs and targets."""
+    """Align every pair (and augmented copies of the source) and collect model inputs and targets.
+
+    With ``groups`` naming several source speakers (many-to-one), the F0 transform becomes ``adaptive``:
+    the source statistics keep the mean within-speaker spread, and the mean comes from each input later.
+    """
     source_f0 = F0Stats.from_tracks([s.f0 for s, _ in pairs])
+    f0_mode = "global"
+    if groups is not None and len(set(groups)) > 1:
+        per_voice = [F0Stats.from_tracks([s.f0 for (s, _), g in zip(pairs, groups) if g == k]) for k in sorted(set(groups))]
+        source_f0 = F0Stats(float(np.mean([v.mean for v in per_voice])), float(np.mean([v.std for v in per_voice])))
+        f0_mode = "adaptive"
     target_f0 = F0Stats.from_tracks([t.f0 for _, t in pairs])
     names, inputs, targets, weights = [], [], [], []
+    rng = np.random.default_rng(cfg.seed)
     for src, tgt in pairs:
-        variants = [src] + [
-            augment_features(src, kind, f, feature_cfg) for kind in cfg.augment for f in AUGMENT_FACTORS[kind]
-        ]
+        variants = [src]
+        for _ in range(cfg.augment_copies if cfg.augment else 0):
+            v = src
+            for kind in cfg.augment:  # each copy draws one log-uniform factor per augmentation kind
+                lo, hi = AUGMENT_RANGES[kind]
+                v = augment_features(v, kind, float(np.exp(rng.uniform(np.log(lo), np.log(hi)))), feature_cfg)
+            variants.append(v)
         for v in variants:
             sl, tgt_aligned = align_to_source(v.mcep, tgt.mcep)
             x = model_inputs(v.mcep[sl], v.f0[sl], use_f0=cfg.use_f0_input)
@@ -257,7 +277,7 @@ def build_parallel_set(
             inputs.append(x)
             targets.append(tgt_aligned)
             weights.append(w)
-    return ParallelSet(names, inputs, targets, weights, source_f0, target_f0)
+    return ParallelSet(names, inputs, targets, weights, source_f0, target_f0, f0_mode)
 
 
 def split_by_utterance(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -90,11 +90,27 @@ class VoiceConverter:
         return f"{self.kind.upper()} {src} → {self.meta.target_voice or '?'}"
 
     # ----------------------------------------------------------------------------------- conversion
-    def convert_f0(self, f0_hz: np.ndarray) -> np.ndarray:
-        """Target F0 track: the log-Gaussian transform of the bundle's statistics, or a fixed ratio."""
-        if self.meta is not None:
-            return transform_f0(f0_hz, self.meta.source_f0, self.meta.target_f0)
-        return f0_hz * self.pitch_ratio
+    @property
+    def adaptive_f0(self) -> bool:
+        """True for many-to-one bundles: the source's mean log-F0 is estimated from the input itself."""
+        return self.meta is not None and self.meta.f0_mode == "adaptive"
+
+    def convert_f0(self, f0_hz: np.ndarray, *, source_mean: float | None = None) -> np.ndarray:
+        """Target F0 track: the log-Gaussian transform of the bundle's statistics, or a fixed ratio.
+
+        For an ``adaptive`` (many-to-one) bundle the source mean is ``source_mean`` (a stream's running
+        estimate) or the mean log-F0 of ``f0_hz`` itself, so any speaker lands on the target's range.
+        """
+        if self.meta is None:
+            return f0_hz * self.pitch_ratio
+        source = self.meta.source_f0
+        if self.adaptive_f0:
+            voiced = f0_hz[f0_hz > 0]
+            if source_mean is None and voiced.size >= 10:
+                source_mean = float(np.mean(np.log(voiced)))
+            if source_mean is not None:
+                source = F0Stats(source_mean, source.std)
+        return transform_f0(f0_hz, source, self.meta.target_f0)
 
     def map_mcep(self, mc: np.ndarray, f0_hz: np.ndarray) -> np.ndarray:
         """Map a whole utterance's mel-cepstrum ``(n_frames, order + 1)``; ``c_0`` (loudness) is kept."""

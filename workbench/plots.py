@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 from .config import FeatureConfig
 from .features import DEFAULT_FEATURES, fft_frequencies, frame_times, mel_frequencies, waveform_envelope
 
+
 def _streamlit_safe(name: str) -> list[list]:
     """A named plotly colour scale with near-black ``#0000xx`` stops nudged to ``#01xxxx``.
 
@@ -367,6 +368,8 @@ def loss_figure(history: Mapping[str, Sequence[float]], *, title: str = "Loss", 
         ))
     if log_y:
         fig.update_yaxes(type="log")
+    if max((len(v) for v in history.values()), default=0) <= 20:
+        fig.update_xaxes(dtick=1)  # whole epochs only
     return _layout(fig, title=title, x_title="epoch", y_title="loss (log)" if log_y else "loss", height=height)
 
 

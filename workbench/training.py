@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .bundle import BundleMeta, save_bundle
-from .config import FeatureConfig, ModelConfig, TrainConfig
+from .config import FeatureConfig, TrainConfig
 from .data import (
     NormStats,
     ParallelSet,
@@ -170,6 +170,9 @@ def train_mapping(
         ProgressCallback(stage, cfg.epochs, steps, on_progress, stop_event),
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True),
     ]
+    if cfg.lr_patience:
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=cfg.lr_patience,
+                                                           min_lr=cfg.learning_rate / 16))
     if directory is not None:
         ckpt = CheckpointCallback(directory, stage)
         if state is not None:
@@ -229,9 +232,14 @@ def _history_dict(*histories) -> dict[str, list[float]]:
 
 
 def prepare_parallel(
-    pairs: Sequence[tuple[Path, Path]], *, cfg: TrainConfig, feature_cfg: FeatureConfig, on_progress: ProgressFn | None = None
+    pairs: Sequence[tuple[Path, Path]],
+    *,
+    cfg: TrainConfig,
+    feature_cfg: FeatureConfig,
+    on_progress: ProgressFn | None = None,
+    groups: Sequence[int] | None = None,
 ) -> ParallelSet:
-    """Analyse paired files and build the aligned training set."""
+    """Analyse paired files and build the aligned training set (``groups``: source speaker of each pair)."""
     t0 = time.perf_counter()
     if on_progress:
         on_progress(Progress("analysis", 0, 1, 0, len(pairs), {}, 0.0))
@@ -240,7 +248,7 @@ def prepare_parallel(
     utts: list[tuple[UtteranceFeatures, UtteranceFeatures]] = list(zip(feats[0::2], feats[1::2]))
     if on_progress:
         on_progress(Progress("alignment", 0, 1, 0, len(pairs), {}, time.perf_counter() - t0))
-    data = build_parallel_set(utts, cfg=cfg, feature_cfg=feature_cfg)
+    data = build_parallel_set(utts, cfg=cfg, feature_cfg=feature_cfg, groups=groups)
     if data.n_frames < MIN_TRAIN_FRAMES:
         raise DataError(
             f"Only {data.n_frames} aligned frames ({data.n_frames * feature_cfg.hop_ms / 1000:.1f} s of speech); "
@@ -282,8 +290,10 @@ def train_conversion(
     t0 = time.perf_counter()
     if isinstance(source_dirs, (str, os.PathLike)):
         source_dirs = [source_dirs]
-    pairs = [pair for d in source_dirs for pair in pair_files(d, target_dir)]
-    data = prepare_parallel(pairs, cfg=cfg, feature_cfg=feature_cfg, on_progress=on_progress)
+    grouped = [(g, pair) for g, d in enumerate(source_dirs) for pair in pair_files(d, target_dir)]
+    pairs = [pair for _, pair in grouped]
+    data = prepare_parallel(pairs, cfg=cfg, feature_cfg=feature_cfg, on_progress=on_progress,
+                            groups=[g for g, _ in grouped])
     return fit_conversion(data, out_dir, cfg=cfg, feature_cfg=feature_cfg, on_progress=on_progress,
                           stop_event=stop_event, source_voices=[Path(d).name for d in source_dirs],
                           target_voice=Path(target_dir).name, n_pairs=len(pairs), t0=t0)
@@ -309,11 +319,15 @@ def fit_conversion(
     train_idx, val_idx = split_by_utterance(len(data.inputs), cfg.val_fraction, cfg.seed)
     pick = lambda seq, idx: [seq[i] for i in idx]  # noqa: E731
     out_norm = NormStats.fit(np.concatenate([data.targets[i][:, 1:] for i in train_idx]))
+    if cfg.output_scale == "global":
+        # one scale for every coefficient: squared error then weighs dimensions as MCD does, instead of
+        # inflating the tiny high-order coefficients to unit variance
+        out_norm = NormStats(out_norm.mean, np.full_like(out_norm.std, float(np.sqrt(np.mean(out_norm.std**2)))))
     in_norm = NormStats.fit(np.concatenate(pick(data.inputs, train_idx)))
     meta = BundleMeta(
         kind=cfg.model, feature_cfg=feature_cfg, output_norm=out_norm, source_f0=data.source_f0,
         target_f0=data.target_f0, input_norm=in_norm, lookahead_frames=cfg.lookahead_frames if cfg.model != "gmm" else 0,
-        use_f0_input=cfg.use_f0_input, source_voices=list(source_voices), target_voice=target_voice,
+        use_f0_input=cfg.use_f0_input, f0_mode=data.f0_mode, source_voices=list(source_voices), target_voice=target_voice,
         train_args={**cfg.to_dict(), "n_pairs": n_pairs, "n_utterances": len(data.inputs)},
     )
     n_train = int(sum(len(data.inputs[i]) for i in train_idx))

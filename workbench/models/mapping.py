@@ -22,6 +22,8 @@ class MappingModel(keras.Model):
         Number of stacked LSTM layers.
     dropout : float
         Dropout between layers during training.
+    input_noise : float
+        Standard deviation of Gaussian noise added to the (normalised) inputs during training only.
 
     Notes
     -----
@@ -29,9 +31,12 @@ class MappingModel(keras.Model):
     (a list of ``[h, c]`` pairs, one per layer), so a stream can be converted chunk by chunk.
     """
 
-    def __init__(self, in_dim: int = 26, out_dim: int = 24, units: int = 96, n_layers: int = 2, dropout: float = 0.1, **kwargs):
+    def __init__(self, in_dim: int = 26, out_dim: int = 24, units: int = 96, n_layers: int = 2, dropout: float = 0.1,
+                 input_noise: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         self.in_dim, self.out_dim, self.units, self.n_layers, self.dropout = in_dim, out_dim, units, n_layers, dropout
+        self.input_noise = input_noise
+        self.noise = keras.layers.GaussianNoise(input_noise) if input_noise > 0 else None
         self.lstms = [
             keras.layers.LSTM(units, return_sequences=True, return_state=True, name=f"lstm_{i}") for i in range(n_layers)
         ]
@@ -48,7 +53,7 @@ class MappingModel(keras.Model):
 
     def call(self, x, initial_state=None, training=False, return_state=False):
         states = []
-        h = x
+        h = self.noise(x, training=training) if self.noise is not None else x
         for i, (lstm, drop) in enumerate(zip(self.lstms, self.drops)):
             init = None if initial_state is None else list(initial_state[i])
             h, state_h, state_c = lstm(h, initial_state=init, training=training)
@@ -65,6 +70,7 @@ class MappingModel(keras.Model):
             "units": self.units,
             "n_layers": self.n_layers,
             "dropout": self.dropout,
+            "input_noise": self.input_noise,
         }
 
     def numpy_weights(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:

@@ -1,0 +1,25 @@
+"""Voice Cloning Workbench: the Streamlit app.
+
+Run with ``streamlit run app.py``. This file only sets up the page, the shared sidebar and the
+navigation; every page is a thin script in ``app_pages/``. To add a page, add one ``st.Page`` line.
+"""
+
+import streamlit as st
+
+st.set_page_config(page_title="Voice Cloning Workbench", page_icon=":material/graphic_eq:", layout="wide")
+
+PAGES = [
+    st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("app_pages/explore.py", title="Explore", icon=":material/insights:", url_path="explore"),
+    st.Page("app_pages/live.py", title="Live", icon=":material/mic:", url_path="live"),
+]
+
+with st.sidebar:
+    with st.expander("About / privacy", icon=":material/lock:"):
+        st.markdown(
+            "Everything runs **on this machine**: audio you upload or record is processed locally and is "
+            "not sent anywhere. The sample voices are **synthetic** (flite and espeak-ng text-to-speech), "
+            "so no real person's voice is cloned. Only convert a real voice with its owner's consent."
+        )
+
+st.navigation(PAGES).run()

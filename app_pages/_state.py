@@ -1,0 +1,115 @@
+"""Session-state keys and cached loaders shared by the pages.
+
+Keys live here so that two pages never use the same widget key by accident. Loaders are cached
+with ``st.cache_data`` on their arguments (file bytes, configs), so a slider change recomputes only
+what depends on it; AudioWarnings are returned as strings because cached calls do not re-warn.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from workbench import audio, features
+from workbench.config import FeatureConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DIR_ENV = "WORKBENCH_SAMPLE_DIR"  # points the app at another corpus (tests use an empty one)
+
+# --- session-state / widget keys: Explore page
+EXPLORE_VOICE = "explore_voice"
+EXPLORE_UTT = "explore_utt"
+EXPLORE_UPLOAD = "explore_upload"
+EXPLORE_N_FFT = "explore_n_fft"
+EXPLORE_WIN_MS = "explore_win_ms"
+EXPLORE_HOP_MS = "explore_hop_ms"
+EXPLORE_N_MELS = "explore_n_mels"
+EXPLORE_F_RANGE = "explore_f_range"
+EXPLORE_F0_METHOD = "explore_f0_method"
+EXPLORE_TAB = "explore_tab"
+
+# --- session-state / widget keys: Live page
+LIVE_SESSION = "live_session"  # this session's LiveSession: its own StreamingConverter and counters
+LIVE_WEBRTC = "live_webrtc"  # webrtc_streamer's context (and, with a generation suffix, its component)
+LIVE_RESTARTS = "live_restarts"  # how many times a stalled stream was restarted
+LIVE_ENGINE = "live_engine"
+LIVE_MODEL = "live_model"
+LIVE_SEMITONES = "live_semitones"
+LIVE_MCADAMS = "live_mcadams"
+LIVE_BYPASS = "live_bypass"
+LIVE_RECORD = "live_record"
+
+
+# --------------------------------------------------------------------------------------- sample corpus
+def sample_dir() -> Path:
+    """The sample corpus folder: ``$WORKBENCH_SAMPLE_DIR`` or ``sample_audio/`` in the project."""
+    return Path(os.environ.get(SAMPLE_DIR_ENV) or ROOT / "sample_audio")
+
+
+def sample_path(voice: str, utt_id: str, folder: Path | None = None) -> Path:
+    """Audio file of one utterance: ``<folder>/<voice>/<utt_id>.flac``."""
+    return (folder or sample_dir()) / voice / f"{utt_id}.flac"
+
+
+@st.cache_data(show_spinner=False)
+def _read_manifest(path: str, mtime_ns: int) -> list[dict[str, str]]:
+    folder = Path(path).parent
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    return [r for r in rows if r.get("voice") and r.get("utt_id") and sample_path(r["voice"], r["utt_id"], folder).is_file()]
+
+
+def sample_rows(folder: Path | None = None) -> list[dict[str, str]]:
+    """Rows of ``manifest.csv`` (voice, utt_id, split, gender, engine, text) whose audio exists.
+
+    Returns ``[]`` when there is no manifest yet; re-read whenever the file changes.
+    """
+    manifest = (folder or sample_dir()) / "manifest.csv"
+    if not manifest.is_file():
+        return []
+    return _read_manifest(str(manifest), manifest.stat().st_mtime_ns)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def read_bytes(path: str) -> bytes:
+    """The bytes of a file (a sample clip), cached."""
+    return Path(path).read_bytes()
+
+
+# ---------------------------------------------------------------------------------------- audio, features
+@st.cache_data(show_spinner=False, max_entries=32)
+def load_clip(data: bytes, name: str, sr: int) -> tuple[np.ndarray, list[str]]:
+    """Decode audio bytes to mono float32 at ``sr`` Hz.
+
+    Returns
+    -------
+    y : np.ndarray, shape (n_samples,), float32
+    warnings : list of str
+        ``AudioWarning`` messages (clipping, low level) for the page to show.
+
+    Raises
+    ------
+    AudioError
+        Unreadable, empty, silent, non-finite, too short or too long audio.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", audio.AudioWarning)
+        y, _ = audio.load_audio(data, sr=sr, name=name)
+    return y, [str(w.message) for w in caught if issubclass(w.category, audio.AudioWarning)]
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def analyse_clip(data: bytes, name: str, cfg: FeatureConfig) -> tuple[np.ndarray, features.FeatureSet]:
+    """Decode ``data`` at ``cfg.sr`` and compute every feature with ``features.extract_all``.
+
+    Returns the samples and the ``FeatureSet``; warnings are left to ``load_clip``.
+    """
+    y, _ = load_clip(data, name, cfg.sr)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", audio.AudioWarning)  # already reported by load_clip
+        return y, features.extract_all(y, cfg=cfg)
