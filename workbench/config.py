@@ -166,6 +166,7 @@ class TrainConfig:
     seed: int = 0
     patience: int = 8
     lr_patience: int = 0
+    realign_rounds: int = 1
     val_fraction: float = 0.15
     lookahead_frames: int = 4
     silence_weight: float = 0.1

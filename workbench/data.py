@@ -12,7 +12,7 @@ import os
 import sys
 import warnings
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -100,11 +100,13 @@ def dtw_path(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return wp[::-1]
 
 
-def align_to_source(src_mc: np.ndarray, tgt_mc: np.ndarray) -> tuple[slice, np.ndarray]:
+def align_to_source(src_mc: np.ndarray, tgt_mc: np.ndarray, *, guide: np.ndarray | None = None) -> tuple[slice, np.ndarray]:
     """Align target frames to the source's time axis.
 
     DTW runs on the speech region of each utterance, on ``c_1..c_M`` (``c_0``, the loudness, is left
-    out so that level differences do not drive the alignment).
+    out so that level differences do not drive the alignment). ``guide``, when given, replaces the
+    source in the distance: a first conversion of the source lies closer to the target, so aligning it
+    instead gives a cleaner path (iterative refinement).
 
     Returns
     -------
@@ -115,7 +117,7 @@ def align_to_source(src_mc: np.ndarray, tgt_mc: np.ndarray) -> tuple[slice, np.n
     """
     s, t = trim_range(src_mc[:, 0]), trim_range(tgt_mc[:, 0])
     xs, ys = src_mc[s], tgt_mc[t]
-    path = dtw_path(xs[:, 1:], ys[:, 1:])
+    path = dtw_path((xs if guide is None else guide[s])[:, 1:], ys[:, 1:])
     sums = np.zeros_like(xs, dtype=np.float64)
     counts = np.zeros(len(xs))
     np.add.at(sums, path[:, 0], ys[path[:, 1]])
@@ -234,6 +236,8 @@ class ParallelSet:
     source_f0: F0Stats
     target_f0: F0Stats
     f0_mode: str = "global"
+    sources: list[UtteranceFeatures] = field(default_factory=list)
+    target_feats: list[UtteranceFeatures] = field(default_factory=list)
 
     @property
     def n_frames(self) -> int:
@@ -260,6 +264,8 @@ def build_parallel_set(
         f0_mode = "adaptive"
     target_f0 = F0Stats.from_tracks([t.f0 for _, t in pairs])
     names, inputs, targets, weights = [], [], [], []
+    sources: list[UtteranceFeatures] = []
+    target_feats: list[UtteranceFeatures] = []
     rng = np.random.default_rng(cfg.seed)
     for src, tgt in pairs:
         variants = [src]
@@ -274,10 +280,24 @@ def build_parallel_set(
             x = model_inputs(v.mcep[sl], v.f0[sl], use_f0=cfg.use_f0_input)
             w = np.where(speech_mask(tgt_aligned[:, 0]), 1.0, cfg.silence_weight).astype(np.float32)
             names.append(v.name)
+            sources.append(v)
+            target_feats.append(tgt)
             inputs.append(x)
             targets.append(tgt_aligned)
             weights.append(w)
-    return ParallelSet(names, inputs, targets, weights, source_f0, target_f0, f0_mode)
+    return ParallelSet(names, inputs, targets, weights, source_f0, target_f0, f0_mode, sources, target_feats)
+
+
+def realign(data: ParallelSet, convert, *, cfg: TrainConfig) -> None:
+    """Recompute every target alignment with DTW between ``convert(source)`` and the target (in place).
+
+    ``convert`` maps an ``UtteranceFeatures`` to a converted mel-cepstrum of the same shape. Inputs are
+    unchanged (same source frames), only the aligned targets and their weights move.
+    """
+    for i, (src, tgt) in enumerate(zip(data.sources, data.target_feats)):
+        _, aligned = align_to_source(src.mcep, tgt.mcep, guide=convert(src))
+        data.targets[i] = aligned
+        data.weights[i] = np.where(speech_mask(aligned[:, 0]), 1.0, cfg.silence_weight).astype(np.float32)
 
 
 def split_by_utterance(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -29,7 +29,9 @@ from .data import (
     build_parallel_set,
     make_dataset,
     make_windows,
+    model_inputs,
     pair_files,
+    realign,
     split_by_utterance,
 )
 from .errors import DataError, TrainingStopped
@@ -382,6 +384,28 @@ def fit_conversion(
                              stop_event=stop_event)
         histories = [("", hist)]
         stopped = bool(stop_event is not None and stop_event.is_set())
+        if cfg.realign_rounds and data.sources and not stopped:
+            from .models.mapping import NumpyMapper
+
+            mapper = NumpyMapper.from_model(model)
+
+            def convert(u: UtteranceFeatures) -> np.ndarray:
+                x = np.pad(in_norm.apply(model_inputs(u.mcep, u.f0, use_f0=cfg.use_f0_input)),
+                           ((0, cfg.lookahead_frames), (0, 0)), mode="edge")
+                out, _ = mapper.run(x)
+                return np.concatenate([u.mcep[:, :1], out_norm.invert(out[cfg.lookahead_frames:])], axis=1)
+
+            if on_progress:
+                on_progress(Progress("alignment", 0, 1, 0, len(data.sources), {}, time.perf_counter() - t0))
+            realign(data, convert, cfg=cfg)
+            xt, yt, wt = windows(train_idx)
+            xv, yv, wv = windows(val_idx)
+            train_ds = make_dataset(xt, yt, wt, batch_size=cfg.batch_size, shuffle=True, seed=cfg.seed)
+            val_ds = make_dataset(xv, yv, wv, batch_size=cfg.batch_size, shuffle=False, seed=cfg.seed)
+            histories.append(("refine_", train_mapping(model, train_ds, val_ds, cfg=cfg, steps=steps,
+                                                       on_progress=on_progress, stop_event=stop_event,
+                                                       stage="refine")))
+            stopped = bool(stop_event is not None and stop_event.is_set())
         if cfg.model == "gan" and not stopped:
             histories.append(("gan_", train_gan(model, train_ds, val_ds, cfg=cfg, steps=steps,
                                                  on_progress=on_progress, stop_event=stop_event)))
