@@ -48,7 +48,9 @@ def link_split(voice: str, split: str, tmp: Path) -> Path:
     """A folder of symlinks to one voice's files of one split (plus its consent record)."""
     rows = [r for r in csv.DictReader(open(ROOT / "sample_audio" / "manifest.csv")) if r["voice"] == voice]
     d = tmp / split / voice
-    d.mkdir(parents=True, exist_ok=True)
+    if d.is_dir():
+        return d
+    d.mkdir(parents=True)
     for r in rows:
         if r["split"] == split:
             os.symlink(ROOT / "sample_audio" / voice / f"{r['utt_id']}.flac", d / f"{r['utt_id']}.flac")

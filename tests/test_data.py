@@ -96,3 +96,25 @@ def test_windows_delay_target_by_lookahead():
 def test_split_by_utterance_is_disjoint():
     tr, va = split_by_utterance(30, 0.15, seed=0)
     assert len(set(tr) & set(va)) == 0 and len(tr) + len(va) == 30 and len(va) >= 1
+
+
+def test_realign_with_a_guide_moves_targets_onto_the_better_path(rng):
+    """Aligning a converted guide (close to the target) recovers the stretch the raw source hides."""
+    from workbench.config import FeatureConfig, TrainConfig
+    from workbench.data import UtteranceFeatures, build_parallel_set, realign
+
+    n = 150
+    t = np.linspace(0, 8 * np.pi, n)
+    src = np.stack([np.full(n, 2.0)] + [np.sin(t * (k + 1) / 4 + k) for k in range(24)], axis=1).astype(np.float32)
+    f0 = np.full(n, 120.0)
+    idx = np.clip(np.round(np.arange(int(n * 1.3)) / 1.3).astype(int), 0, n - 1)
+    tgt = src[idx].copy()
+    tgt[:, 1:] = 3.0 * tgt[:, 1:] + 1.0  # a different "voice": scaled and shifted cepstra
+    data = build_parallel_set([(UtteranceFeatures("a", src, f0), UtteranceFeatures("a", tgt, f0))],
+                              cfg=TrainConfig(), feature_cfg=FeatureConfig())
+    ideal = src.copy()
+    ideal[:, 1:] = 3.0 * src[:, 1:] + 1.0
+    before = np.abs(data.targets[0][:, 1:] - ideal[: len(data.targets[0]), 1:]).mean()
+    realign(data, lambda u: np.concatenate([u.mcep[:, :1], 3.0 * u.mcep[:, 1:] + 1.0], axis=1), cfg=TrainConfig())
+    after = np.abs(data.targets[0][:, 1:] - ideal[: len(data.targets[0]), 1:]).mean()
+    assert after < 0.05 and after <= before

@@ -174,7 +174,7 @@ class TrainConfig:
     use_f0_input: bool = True
     gmm_components: int = 16
     gan_epochs: int = 25
-    gan_adv_weight: float = 1.0
+    gan_adv_weight: float = 0.3
     gan_learning_rate: float = 2e-4
     augment: tuple[str, ...] = ()
     augment_copies: int = 2
