@@ -1,0 +1,368 @@
+"""Tests of the real-time path: resampling, synthesis, chunking, latency, anonymizer, bad input, threads."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from workbench.config import FeatureConfig, StreamConfig
+from workbench.errors import AudioError, ConfigError
+from workbench.inference import VoiceConverter
+from workbench.streaming import (
+    RESAMPLER_IN_BAND_HZ,
+    STAGES,
+    PolyphaseResampler,
+    StreamingConverter,
+    convert_streaming,
+    synthesize_frames,
+)
+
+SR = 48_000
+
+
+def speech_like(sr: int, seconds: float = 1.0, f0_hz: float = 130.0, seed: int = 0) -> np.ndarray:
+    """Harmonics with vibrato and syllable-rate loudness changes, plus a little noise; peak 0.5."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(sr * seconds)) / sr
+    phase = 2 * np.pi * np.cumsum(f0_hz * (1 + 0.03 * np.sin(2 * np.pi * 5 * t))) / sr
+    y = sum(np.sin(k * phase) / k for k in range(1, int(0.45 * sr / f0_hz / 1.03) + 1))
+    y = y * (0.2 + 0.8 * np.sin(2 * np.pi * 3 * t) ** 2) + 0.01 * rng.standard_normal(t.size)
+    return (0.5 * y / np.max(np.abs(y))).astype(np.float32)
+
+
+def run(stream: StreamingConverter, x: np.ndarray, chunk: int) -> np.ndarray:
+    return np.concatenate([stream.process(x[i:i + chunk]) for i in range(0, len(x), chunk)])
+
+
+# -------------------------------------------------------------------------------------- fixtures
+@pytest.fixture(scope="module")
+def tiny_lstm() -> VoiceConverter:
+    """A random 2-layer, 8-unit LSTM bundle with 4 frames of lookahead (nothing is trained)."""
+    from workbench.bundle import BundleMeta
+    from workbench.data import F0Stats, NormStats
+    from workbench.models.mapping import MappingModel
+
+    model = MappingModel(in_dim=26, out_dim=24, units=8, n_layers=2, dropout=0.0)
+    model(np.zeros((1, 3, 26), np.float32))
+    rng = np.random.default_rng(0)
+    meta = BundleMeta(
+        kind="lstm", feature_cfg=FeatureConfig(),
+        output_norm=NormStats(rng.normal(0, 0.05, 24).astype(np.float32), np.full(24, 0.05, np.float32)),
+        source_f0=F0Stats(float(np.log(130.0)), 0.1), target_f0=F0Stats(float(np.log(200.0)), 0.1),
+        input_norm=NormStats(np.zeros(26, np.float32), np.ones(26, np.float32)),
+        model_cfg={"in_dim": 26, "out_dim": 24, "units": 8, "n_layers": 2, "dropout": 0.0}, lookahead_frames=4,
+    )
+    return VoiceConverter("tiny", kind="lstm", meta=meta, model=model)
+
+
+@pytest.fixture(scope="module")
+def f0_baseline() -> VoiceConverter:
+    return VoiceConverter.load("f0", pitch_ratio=1.0)
+
+
+@pytest.fixture(scope="module")
+def x48() -> np.ndarray:
+    return speech_like(SR)
+
+
+# ---------------------------------------------------------------------------------------- model
+def test_numpy_mapper_matches_keras_and_carries_state(tiny_lstm):
+    x = np.random.default_rng(1).normal(size=(60, 26)).astype(np.float32)
+    keras_out = np.asarray(tiny_lstm.model(x[None], training=False))[0]
+    mapper = tiny_lstm.mapper
+    whole, _ = mapper.run(x)
+    assert np.max(np.abs(whole - keras_out)) <= 1e-4
+    state, parts = None, []
+    for a, b in ((0, 7), (7, 8), (8, 33), (33, 60)):
+        y, state = mapper.run(x[a:b], state)
+        parts.append(y)
+    assert np.max(np.abs(np.concatenate(parts) - whole)) <= 1e-5
+
+
+# ------------------------------------------------------------------------------------ resampling
+@pytest.mark.parametrize("rates", [(48_000, 16_000), (16_000, 48_000), (44_100, 16_000)])
+def test_resampler_is_chunk_exact_with_known_delay(rates):
+    a, b = rates
+    x = np.zeros(a // 5, np.float32)
+    x[a // 10] = 1.0
+    whole = PolyphaseResampler(a, b).process(x)
+    r = PolyphaseResampler(a, b)
+    sizes = [1, 333, 7, 960, 0, 2000]
+    pieces, i, k = [], 0, 0
+    while i < len(x):
+        n = sizes[k % len(sizes)]
+        pieces.append(r.process(x[i:i + n]))
+        i, k = i + n, k + 1
+    chunked = np.concatenate(pieces)
+    assert len(whole) == len(chunked) == -(-len(x) * b // a)
+    np.testing.assert_allclose(chunked, whole, atol=1e-6)
+    idx = np.arange(len(whole))
+    centroid = np.sum(idx * whole**2) / np.sum(whole**2)
+    assert centroid == pytest.approx((a // 10 + r.delay) * b / a, abs=0.25)  # sampled off-grid peak
+
+
+# ------------------------------------------------------------------------------------ synthesis
+def test_synthesizer_level_and_quality_match_pyworld():
+    from workbench.audio import dbfs
+    from workbench.features import sp_to_mcep, world_analyze, world_synthesize
+
+    y = speech_like(16_000, seconds=1.0)
+    wf = world_analyze(y)
+    ref = world_synthesize(wf, n_samples=len(y))
+    ours = synthesize_frames(wf.f0, wf.sp, wf.ap)[: len(y)]
+    assert len(ours) == len(y)
+    assert abs(dbfs(ours) - dbfs(ref)) < 1.0
+
+    def mcd(z):
+        d = sp_to_mcep(world_analyze(z).sp)[:, 1:] - sp_to_mcep(wf.sp)[:, 1:]
+        return float(np.mean(10 / np.log(10) * np.sqrt(2 * np.sum(d**2, axis=1))))
+
+    assert mcd(ours) < mcd(ref) + 1.0
+
+
+# ------------------------------------------------------------------------------------- chunking
+@pytest.mark.parametrize("kind", ["f0", "lstm"])
+def test_output_length_equals_input_length_per_call(kind, tiny_lstm, f0_baseline, x48):
+    stream = StreamingConverter(tiny_lstm if kind == "lstm" else f0_baseline)
+    i = 0
+    for n in (960, 1, 333, 0, 4800, 17, 959, 2):
+        out = stream.process(x48[i:i + n])
+        assert out.shape == (n,) and out.dtype == np.float32
+        i += n
+
+
+@pytest.mark.parametrize("kind", ["f0", "lstm", "anonymize"])
+def test_chunk_size_does_not_change_the_output(kind, tiny_lstm, f0_baseline, x48):
+    def make():
+        if kind == "anonymize":
+            return StreamingConverter.anonymize()
+        return StreamingConverter(tiny_lstm if kind == "lstm" else f0_baseline)
+
+    outs = [run(make(), x48, int(SR * ms / 1000)) for ms in (10, 20, 40)]
+    peak = np.max(np.abs(outs[0]))
+    assert peak > 1e-3
+    for other in outs[1:]:
+        assert np.max(np.abs(other - outs[0])) <= 1e-4 * peak
+
+
+def test_reset_repeats_the_output_exactly(tiny_lstm, x48):
+    stream = StreamingConverter(tiny_lstm)
+    first = run(stream, x48, 960)
+    stream.reset()
+    assert stream.snapshot().n_chunks == 0
+    np.testing.assert_array_equal(run(stream, x48, 960), first)
+
+
+# -------------------------------------------------------------------------------------- latency
+def test_latency_budget(tiny_lstm, f0_baseline):
+    assert StreamingConverter(tiny_lstm).latency_ms <= 50.0
+    assert StreamingConverter(f0_baseline).latency_ms <= 50.0
+    assert StreamingConverter.passthrough().latency_ms == 0.0
+
+
+def test_measured_delay_equals_latency_ms():
+    # McAdams with alpha = 1 keeps every pole, so the output is the input delayed (and band-limited to
+    # 8 kHz, hence a 16 kHz test signal brought to 48 kHz by FFT resampling)
+    import librosa
+
+    x = librosa.resample(speech_like(16_000, seconds=0.6), orig_sr=16_000, target_sr=SR, res_type="fft")
+    stream = StreamingConverter.anonymize(mcadams=1.0)
+    out = run(stream, x.astype(np.float32), 960)
+    n = len(x) - 4000
+    lags = np.arange(0, 4000)
+    corr = np.array([np.dot(out[lag:lag + n], x[:n]) for lag in lags])
+    assert lags[np.argmax(corr)] == stream.latency_samples
+    d = stream.latency_samples
+    assert np.sqrt(np.mean((out[d:d + n] - x[:n]) ** 2)) < 0.02 * np.sqrt(np.mean(x[:n] ** 2))
+
+
+def test_click_through_f0_baseline_arrives_after_latency_ms(f0_baseline):
+    # A click comes out of WORLD as a short minimum-phase burst whose energy centroid trails the click by
+    # ~1 ms, offline too; the delay is the streaming centroid minus the offline one. WORLD gives a click's
+    # energy to the frame whose window holds it, so clicks sit on 16 kHz frame centres (every 100 ms):
+    # at 48 kHz that is the input resampler's delay earlier.
+    def centroids(y, positions, lag, half):
+        e = y.astype(np.float64) ** 2
+        out = []
+        for c in positions:
+            idx = np.arange(c + lag - half, c + lag + half)
+            out.append(np.sum(idx * e[idx]) / np.sum(e[idx]) - c)
+        return np.array(out)
+
+    clicks16 = np.arange(1600, 16_000 - 1600, 1600)
+    y16 = np.zeros(16_000, np.float32)
+    y16[clicks16] = 0.9
+    offline, _ = f0_baseline.convert(y16, 16_000)
+    bias_ms = 1000.0 * centroids(offline, clicks16, 0, 400) / 16_000
+
+    lead = int(round(PolyphaseResampler(SR, 16_000, band_hz=RESAMPLER_IN_BAND_HZ).delay))
+    clicks = 3 * clicks16 - lead
+    x = np.zeros(SR, np.float32)
+    x[clicks] = 0.9
+    stream = StreamingConverter(f0_baseline)
+    out = run(stream, x, 960)
+    measured_ms = 1000.0 * centroids(out, clicks, stream.latency_samples, 1200) / SR - bias_ms
+    assert np.median(measured_ms) == pytest.approx(stream.latency_ms, abs=1.0)
+    assert np.all(np.abs(measured_ms - stream.latency_ms) < 1.5)
+
+
+# ------------------------------------------------------------------------------------ boundaries
+@pytest.mark.parametrize("kind", ["f0", "anonymize"])
+def test_no_discontinuities_at_chunk_boundaries(kind, f0_baseline):
+    import librosa
+
+    tone = (0.3 * librosa.tone(150.0, sr=SR, duration=1.0)).astype(np.float32)
+    stream = StreamingConverter(f0_baseline) if kind == "f0" else StreamingConverter.anonymize()
+    out = run(stream, tone, 960)
+    step = np.abs(np.diff(out))
+    start = stream.latency_samples + SR // 10  # steady state
+    at_boundary = np.zeros_like(step, dtype=bool)
+    at_boundary[np.arange(959, len(step), 960)] = True  # out[960 k] - out[960 k - 1]
+    at_boundary[:start] = False
+    inside = ~at_boundary
+    inside[:start] = False
+    assert np.max(step[inside]) > 1e-3
+    assert np.max(step[at_boundary]) <= np.max(step[inside]) * 1.0001
+
+
+# ------------------------------------------------------------------------------------ anonymizer
+def _vowel(sr: int, formants_hz=(700.0, 1200.0, 2600.0), seconds: float = 1.0) -> np.ndarray:
+    from scipy.signal import lfilter
+
+    pulses = np.zeros(int(sr * seconds))
+    pulses[:: int(sr / 120)] = 1.0
+    a = np.array([1.0])
+    for f, bw in zip(formants_hz, (80.0, 100.0, 150.0)):
+        r, phi = np.exp(-np.pi * bw / sr), 2 * np.pi * f / sr
+        a = np.convolve(a, [1.0, -2 * r * np.cos(phi), r * r])
+    y = lfilter([1.0], a, pulses)
+    return (0.3 * y / np.max(np.abs(y))).astype(np.float32)
+
+
+def _first_formant(y: np.ndarray, sr: int) -> float:
+    import librosa
+
+    a = librosa.lpc(y.astype(np.float64) * np.hanning(len(y)), order=8)
+    roots = np.roots(a)
+    freqs = np.angle(roots[roots.imag > 0]) * sr / (2 * np.pi)
+    return float(np.min(freqs[freqs > 200]))
+
+
+def test_anonymizer_moves_formants_and_keeps_length():
+    cfg = StreamConfig(stream_sr=16_000)
+    y = _vowel(16_000)
+    stream = StreamingConverter.anonymize(mcadams=0.8, cfg=cfg)
+    out = run(stream, y, 320)
+    assert out.shape == y.shape and np.all(np.isfinite(out))
+    d = stream.latency_samples
+    seg = slice(4000, 12000)
+    f1_in = _first_formant(y[seg], 16_000)
+    f1_out = _first_formant(out[d:][seg], 16_000)
+    assert f1_in == pytest.approx(700.0, rel=0.1)
+    assert f1_out > 1.15 * f1_in  # 700 Hz is 0.27 rad; 0.27 ** 0.8 rad is 905 Hz
+
+
+def test_mcadams_is_validated_and_settable_live(f0_baseline):
+    stream = StreamingConverter.anonymize()
+    stream.mcadams = 0.9
+    assert stream.mcadams == 0.9
+    with pytest.raises(ConfigError, match="McAdams"):
+        stream.mcadams = 3.0
+    with pytest.raises(ConfigError, match="anonymizer"):
+        StreamingConverter(f0_baseline).mcadams = 0.8
+
+
+# ------------------------------------------------------------------------------------- bad input
+def test_bad_input_is_sanitized_or_rejected(f0_baseline):
+    stream = StreamingConverter(f0_baseline)
+    bad = speech_like(SR, seconds=0.02)
+    bad[::7] = np.nan
+    bad[3] = np.inf
+    out = stream.process(bad)  # NaN/inf are zeroed and counted: one bad packet must not stop a stream
+    assert out.shape == bad.shape and np.all(np.isfinite(out))
+    assert stream.snapshot().n_sanitized == 1
+    with pytest.raises(AudioError, match="mono"):
+        stream.process(np.zeros((960, 2), np.float32))
+    with pytest.raises(AudioError, match="mono"):
+        stream.process(np.zeros((2, 960), np.float32))
+    with pytest.raises(AudioError, match="float"):
+        stream.process(np.zeros(960, np.int16))
+    assert stream.process(np.zeros(0, np.float32)).shape == (0,)
+    later = stream.process(speech_like(SR, seconds=0.1))
+    assert np.all(np.isfinite(later))
+
+
+# ------------------------------------------------------------------------------ bypass, snapshot
+def test_bypass_outputs_the_delayed_input(f0_baseline, x48):
+    stream = StreamingConverter(f0_baseline)
+    stream.bypass = True
+    out = run(stream, x48, 960)
+    d = stream.latency_samples
+    settled = 2 * 960  # after the 10 ms crossfade
+    np.testing.assert_allclose(out[settled:], x48[settled - d:len(x48) - d], atol=1e-6)
+    assert stream.snapshot().bypass
+
+
+def test_snapshot_is_thread_safe(x48):
+    stream = StreamingConverter.anonymize()
+    errors: list[BaseException] = []
+
+    def audio_thread():
+        try:
+            run(stream, x48, 960)
+        except BaseException as err:  # noqa: BLE001 - re-raised in the main thread below
+            errors.append(err)
+
+    worker = threading.Thread(target=audio_thread)
+    worker.start()
+    seen = []
+    while worker.is_alive():
+        snap = stream.snapshot()
+        seen.append(snap.n_chunks)
+        stream.mcadams = 0.7 if len(seen) % 2 else 0.9
+        stream.bypass = False
+    worker.join()
+    assert not errors
+    assert seen == sorted(seen)
+    snap = stream.snapshot()
+    assert snap.n_chunks == -(-len(x48) // 960)
+    assert set(snap.stages_ms) == set(STAGES)
+    assert 0.0 < snap.median_ms <= snap.p99_ms
+    assert snap.rtf > 0 and snap.input_dbfs > -60
+    assert snap.latency_ms == pytest.approx(stream.latency_ms)
+    assert set(snap.to_dict()) >= {"n_chunks", "last_ms", "median_ms", "p99_ms", "rtf", "input_dbfs", "f0_hz"}
+
+
+def test_snapshot_reports_f0(f0_baseline, x48):
+    stream = StreamingConverter(f0_baseline)
+    run(stream, x48[: SR // 2], 960)
+    assert 100.0 < stream.snapshot().f0_hz < 170.0  # the test signal's F0 is 130 Hz +- 3 %
+
+
+# --------------------------------------------------------------------------------------- offline
+def test_convert_streaming_aligns_and_keeps_length(f0_baseline):
+    y = speech_like(16_000, seconds=0.7)
+    out, sr = convert_streaming(f0_baseline, y, 16_000)
+    assert sr == SR and len(out) == 3 * len(y)
+    same, sr = convert_streaming(VoiceConverter.load("identity"), y, 16_000)
+    assert len(same) == 3 * len(y)
+    with pytest.raises(AudioError):
+        convert_streaming(f0_baseline, np.zeros(16_000, np.float32), 16_000)
+
+
+def test_gmm_bundle_streams():
+    from workbench.bundle import BundleMeta
+    from workbench.data import F0Stats, NormStats
+    from workbench.models.gmm import JointGMM
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 24)) * 0.1
+    gmm = JointGMM.fit(x, 0.5 * x + 0.01 * rng.normal(size=x.shape), n_components=2, max_iter=5)
+    meta = BundleMeta(kind="gmm", feature_cfg=FeatureConfig(), output_norm=NormStats(np.zeros(24), np.ones(24)),
+                      source_f0=F0Stats(float(np.log(130.0)), 0.1), target_f0=F0Stats(float(np.log(200.0)), 0.1))
+    stream = StreamingConverter(VoiceConverter("gmm", kind="gmm", meta=meta, model=gmm))
+    assert stream.latency_ms <= 50.0
+    out = run(stream, speech_like(SR, seconds=0.3), 960)
+    assert np.all(np.isfinite(out)) and np.max(np.abs(out)) > 1e-3
