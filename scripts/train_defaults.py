@@ -64,7 +64,6 @@ def main() -> int:
     ap = argparse.ArgumentParser(description="Train the shipped default bundles.")
     ap.add_argument("--only", nargs="+", choices=sorted(DEFAULTS))
     args = ap.parse_args()
-    sections = []
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         for name, (sources, target, overrides, test_voice) in DEFAULTS.items():
@@ -80,13 +79,14 @@ def main() -> int:
                                        link_split(test_voice, "test", tmp), link_split(target, "test", tmp))
             table = format_table(rows)
             print(table, flush=True)
-            sections.append(f"## {name}\n\nSources: {', '.join(sources)}; target: {target}; tested on {test_voice} "
-                            f"(test split){' — a voice unseen in training' if test_voice not in sources else ''}.\n"
-                            f"Trained in {result.elapsed_s:.0f} s.\n\n```\n{table}\n```\n")
-    if sections and not args.only:
-        (OUT / "README.md").write_text(
-            "# Shipped default bundles\n\nMade by `scripts/train_defaults.py` from `sample_audio/` (synthetic voices). "
-            "MCD in dB (c0 excluded, DTW-aligned), offline conversion.\n\n" + "\n".join(sections))
+            (OUT / name / "evaluation.md").write_text(
+                f"## {name}\n\nSources: {', '.join(sources)}; target: {target}; tested on {test_voice} (test split)"
+                f"{' — a voice unseen in training' if test_voice not in sources else ''}. "
+                f"Trained in {result.elapsed_s:.0f} s.\n\n```\n{table}\n```\n")
+    sections = [(OUT / n / "evaluation.md").read_text() for n in DEFAULTS if (OUT / n / "evaluation.md").is_file()]
+    (OUT / "README.md").write_text(
+        "# Shipped default bundles\n\nMade by `scripts/train_defaults.py` from `sample_audio/` (synthetic voices). "
+        "MCD in dB (c0 excluded, DTW-aligned), offline conversion.\n\n" + "\n".join(sections))
     return 0
 
 
