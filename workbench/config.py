@@ -26,6 +26,17 @@ def _from_dict(cls: type[T], data: dict[str, Any]) -> T:
     return cls(**kwargs)
 
 
+class _JsonConfig:
+    """``to_dict``/``from_dict`` for config dataclasses, so they round-trip through JSON (bundle.json)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls: type[T], data: dict[str, Any]) -> T:
+        return _from_dict(cls, data)
+
+
 @dataclass(frozen=True)
 class AudioConfig:
     """Limits applied when audio is loaded or validated."""
@@ -45,7 +56,7 @@ class AudioConfig:
 
 
 @dataclass(frozen=True)
-class FeatureConfig:
+class FeatureConfig(_JsonConfig):
     """Analysis parameters shared by every feature, the vocoder and the models.
 
     Frames are centred every ``hop_ms``; all features computed with one config have the same
@@ -117,16 +128,9 @@ class FeatureConfig:
         """Number of one-sided spectrum bins, ``n_fft // 2 + 1``."""
         return self.n_fft // 2 + 1
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FeatureConfig:
-        return _from_dict(cls, data)
-
 
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(_JsonConfig):
     """Hyperparameters of the LSTM mapping model; field names equal ``MappingModel``'s kwargs."""
 
     in_dim: int = 26
@@ -142,16 +146,9 @@ class ModelConfig:
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"dropout={self.dropout} must be in [0, 1).")
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
-        return _from_dict(cls, data)
-
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(_JsonConfig):
     """How a conversion model is trained.
 
     ``lookahead_frames`` delays the target so that a causal model sees that many future frames
@@ -202,9 +199,6 @@ class TrainConfig:
         unknown = set(self.augment) - {"pitch", "formant", "speed"}
         if unknown:
             raise ConfigError(f"Unknown augmentation {sorted(unknown)}; use pitch, formant or speed.")
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
