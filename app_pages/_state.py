@@ -13,6 +13,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pylibsrtp  # noqa: F401 - before TensorFlow: aiortc's SRTP library segfaults in srtp_init() if imported after it
 import streamlit as st
 
 from workbench import audio, features
@@ -35,8 +36,7 @@ EXPLORE_TAB = "explore_tab"
 
 # --- session-state / widget keys: Live page
 LIVE_SESSION = "live_session"  # this session's LiveSession: its own StreamingConverter and counters
-LIVE_WEBRTC = "live_webrtc"  # webrtc_streamer's context (and, with a generation suffix, its component)
-LIVE_RESTARTS = "live_restarts"  # how many times a stalled stream was restarted
+LIVE_WEBRTC = "live_webrtc"  # key of the webrtc_streamer component (its context lives under it)
 LIVE_ENGINE = "live_engine"
 LIVE_MODEL = "live_model"
 LIVE_SEMITONES = "live_semitones"
