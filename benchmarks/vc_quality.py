@@ -36,7 +36,10 @@ def split_dirs(voice: str, n_train: int, tmp: Path) -> tuple[Path, Path]:
     out = []
     for split, limit in (("train", n_train), ("test", None)):
         d = tmp / voice / split
-        d.mkdir(parents=True, exist_ok=True)
+        if d.is_dir():  # the same voice in another pair
+            out.append(d)
+            continue
+        d.mkdir(parents=True)
         for r in [r for r in rows if r["split"] == split][:limit]:
             os.symlink(ROOT / "sample_audio" / voice / f"{r['utt_id']}.flac", d / f"{r['utt_id']}.flac")
         out.append(d)
