@@ -36,6 +36,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .consent import check_consent
     from .training import Progress, train_conversion
 
+    from .data import pair_files
+
+    for source in args.source:  # missing or unpaired folders are the first thing to report
+        pair_files(source, args.target)
     check_consent(args.target, confirmed=args.i_have_consent)
     overrides = {"model": args.model, "seed": args.seed, "augment": tuple(args.augment or ())}
     if args.epochs is not None:
