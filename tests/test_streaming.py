@@ -366,3 +366,27 @@ def test_gmm_bundle_streams():
     assert stream.latency_ms <= 50.0
     out = run(stream, speech_like(SR, seconds=0.3), 960)
     assert np.all(np.isfinite(out)) and np.max(np.abs(out)) > 1e-3
+
+
+def test_many_to_one_stream_adapts_f0_to_the_speaker():
+    """An adaptive (many-to-one) bundle moves any speaker's pitch to the target's range as the stream goes."""
+    from tests.conftest import synth_speech
+    from workbench.audio import resample
+    from workbench.bundle import BundleMeta
+    from workbench.config import FeatureConfig
+    from workbench.data import F0Stats, NormStats
+    from workbench.features import f0 as estimate_f0
+    from workbench.inference import VoiceConverter
+    from workbench.streaming import StreamingConverter, convert_streaming
+
+    meta = BundleMeta(kind="lstm", feature_cfg=FeatureConfig(), output_norm=NormStats(np.zeros(24), np.ones(24)),
+                      source_f0=F0Stats(np.log(150.0), 0.1), target_f0=F0Stats(np.log(200.0), 0.1),
+                      f0_mode="adaptive")
+    conv = VoiceConverter("adaptive", kind="f0", meta=meta)
+    for speaker_hz in (100.0, 260.0):
+        y = synth_speech(48_000, duration_s=3.0, f0_hz=speaker_hz)
+        out, sr = convert_streaming(conv, y, 48_000)
+        hz, voiced = estimate_f0(resample(out[int(1.5 * sr):], orig_sr=sr, target_sr=16_000))  # last 1.5 s
+        # the running mean starts at the training speakers' mean (150 Hz) and converges as 1/n
+        assert np.median(hz[voiced]) == pytest.approx(200.0, rel=0.1)
+    assert StreamingConverter(conv).latency_ms <= 50

@@ -69,7 +69,7 @@ RESAMPLER_OUT_BAND_HZ = (-1_000.0, 1_000.0)  # back to the stream rate (7..9 kHz
 MCADAMS_DEFAULT = 0.8
 MCADAMS_RANGE = (0.5, 1.5)
 STATS_WINDOW = 1_000  # chunks kept for median / p99 / RTF
-ADAPT_PRIOR_FRAMES = 100  # voiced frames before a new speaker's own mean log-F0 outweighs the training mean
+ADAPT_PRIOR_FRAMES = 50  # voiced frames before a new speaker's own mean log-F0 outweighs the training mean
 CROSSFADE_MS = 10.0  # bypass on/off ramp
 STAGES = ("resample_in", "analysis", "model", "synthesis", "resample_out")
 
