@@ -34,9 +34,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from .config import FeatureConfig, TrainConfig
     from .consent import check_consent
-    from .training import Progress, train_conversion
-
     from .data import pair_files
+    from .training import Progress, train_conversion
 
     for source in args.source:  # missing or unpaired folders are the first thing to report
         pair_files(source, args.target)

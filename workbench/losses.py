@@ -20,8 +20,3 @@ def lsgan_generator_loss(fake_logits):
     """Least-squares GAN loss of the generator: make generated frames look real (-> 1)."""
     return 0.5 * ops.mean(ops.square(fake_logits - 1.0))
 
-
-def global_variance(x):
-    """Per-dimension variance over frames (``x`` shape ``(batch, frames, dims)``); used for monitoring."""
-    return ops.var(ops.reshape(x, (-1, ops.shape(x)[-1])), axis=0)
-

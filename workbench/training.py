@@ -363,19 +363,22 @@ def fit_conversion(
     model_cfg = replace(cfg.model_cfg, in_dim=data.inputs[0].shape[1], out_dim=out_norm.mean.size)
     meta.model_cfg = asdict(model_cfg)
 
-    def windows(idx):
-        return make_windows(
-            [in_norm.apply(data.inputs[i]) for i in idx],
-            [out_norm.apply(data.targets[i][:, 1:]) for i in idx],
-            [data.weights[i] for i in idx],
-            seq_frames=cfg.seq_frames, lookahead=cfg.lookahead_frames,
-        )
+    def datasets():
+        """Training and validation ``tf.data`` pipelines of the current targets, and steps per epoch."""
+        out = []
+        for idx, shuffle in ((train_idx, True), (val_idx, False)):
+            x, y, w = make_windows(
+                [in_norm.apply(data.inputs[i]) for i in idx],
+                [out_norm.apply(data.targets[i][:, 1:]) for i in idx],
+                [data.weights[i] for i in idx],
+                seq_frames=cfg.seq_frames, lookahead=cfg.lookahead_frames,
+            )
+            out.append(make_dataset(x, y, w, batch_size=cfg.batch_size, shuffle=shuffle, seed=cfg.seed))
+            if shuffle:
+                n_windows = len(x)
+        return out[0], out[1], int(np.ceil(n_windows / cfg.batch_size))
 
-    xt, yt, wt = windows(train_idx)
-    xv, yv, wv = windows(val_idx)
-    train_ds = make_dataset(xt, yt, wt, batch_size=cfg.batch_size, shuffle=True, seed=cfg.seed)
-    val_ds = make_dataset(xv, yv, wv, batch_size=cfg.batch_size, shuffle=False, seed=cfg.seed)
-    steps = int(np.ceil(len(xt) / cfg.batch_size))
+    train_ds, val_ds, steps = datasets()
     strategy = get_strategy(cfg.strategy)
     with strategy.scope():
         model = MappingModel(**asdict(model_cfg))
@@ -398,10 +401,7 @@ def fit_conversion(
             if on_progress:
                 on_progress(Progress("alignment", 0, 1, 0, len(data.sources), {}, time.perf_counter() - t0))
             realign(data, convert, cfg=cfg)
-            xt, yt, wt = windows(train_idx)
-            xv, yv, wv = windows(val_idx)
-            train_ds = make_dataset(xt, yt, wt, batch_size=cfg.batch_size, shuffle=True, seed=cfg.seed)
-            val_ds = make_dataset(xv, yv, wv, batch_size=cfg.batch_size, shuffle=False, seed=cfg.seed)
+            train_ds, val_ds, steps = datasets()
             histories.append(("refine_", train_mapping(model, train_ds, val_ds, cfg=cfg, steps=steps,
                                                        on_progress=on_progress, stop_event=stop_event,
                                                        stage="refine")))
