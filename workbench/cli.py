@@ -40,7 +40,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     for source in args.source:  # missing or unpaired folders are the first thing to report
         pair_files(source, args.target)
     check_consent(args.target, confirmed=args.i_have_consent)
-    overrides = {"model": args.model, "seed": args.seed, "augment": tuple(args.augment or ())}
+    overrides = {"model": args.model, "seed": args.seed, "augment": tuple(args.augment or ()),
+                 "strategy": args.strategy}
     if args.epochs is not None:
         overrides["epochs"] = args.epochs
         overrides["gan_epochs"] = min(TrainConfig().gan_epochs, args.epochs) if args.model == "gan" else 0
@@ -140,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=int, default=None, help="maximum epochs (early stopping may end sooner)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--augment", action="append", choices=("pitch", "formant", "speed"), help="augment the source")
+    t.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
+                   help="tf.distribute strategy: default (one device), mirrored (all local GPUs), multiworker")
     t.add_argument("--checkpoint-dir", help="save a checkpoint every epoch here and resume from it")
     t.add_argument("--i-have-consent", action="store_true", help="confirm the target voice's owner agreed")
     t.set_defaults(func=cmd_train)
