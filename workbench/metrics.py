@@ -7,6 +7,7 @@ excluded), on the target's speech frames.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -85,3 +86,22 @@ def summarize(scores: list[PairScores]) -> dict[str, float]:
         out[key] = float(np.nanmean(vals)) if np.isfinite(vals).any() else float("nan")
     out["utterances"] = len(scores)
     return out
+
+
+def normalize_transcript(text: str) -> str:
+    """Lower-case words with punctuation removed (apostrophes kept), for word error rates."""
+    return " ".join(re.sub(r"[^a-z0-9' ]+", " ", text.lower().replace("-", " ")).split())
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    """Word error rate (substitutions + deletions + insertions) / reference words, scored with jiwer.
+
+    Both texts are normalised with ``normalize_transcript`` first. An empty reference gives 0.0 for an
+    empty hypothesis and 1.0 otherwise (jiwer refuses an empty reference).
+    """
+    import jiwer
+
+    ref, hyp = normalize_transcript(reference), normalize_transcript(hypothesis)
+    if not ref:
+        return 0.0 if not hyp else 1.0
+    return float(jiwer.wer(ref, hyp))
