@@ -103,7 +103,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------------------------- evaluate
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluation import evaluate_converters, format_table
+    from .evaluation import EvalConfig, Evaluation, evaluate_converters, format_table
     from .inference import VoiceConverter
 
     converters = []
@@ -116,12 +116,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         converters.append(VoiceConverter.load("identity"))
     if "f0" not in names:
         converters.append(VoiceConverter.f0_baseline(bundle.meta) if bundle else VoiceConverter.load("f0"))
-    rows = evaluate_converters(converters, args.source, args.target, streaming=args.streaming)
+    cfg = EvalConfig(use_wer=not args.no_wer, use_dnsmos=not args.no_dnsmos)
+    details = Evaluation(rows=[])
+    rows = evaluate_converters(converters, args.source, args.target, streaming=args.streaming, cfg=cfg,
+                               details=details)
     mode = "streaming (20 ms chunks at 48 kHz)" if args.streaming else "offline"
     print(f"evaluation on {rows[0]['utterances']} utterances, {mode}")
     print(format_table(rows))
+    for note in details.notes:
+        print(f"note: {note}", file=sys.stderr)
     if args.json:
-        payload = {"mode": mode, "source": str(args.source), "target": str(args.target), "results": rows}
+        payload = {"mode": mode, "source": str(args.source), "target": str(args.target), "notes": details.notes,
+                   "results": rows}
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(payload, indent=2, allow_nan=True))
     return 0
@@ -161,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--target", required=True)
     e.add_argument("--streaming", action="store_true", help="convert through the real-time path")
     e.add_argument("--json", help="write the results as JSON")
+    e.add_argument("--no-wer", action="store_true", help="skip the PocketSphinx word error rate")
+    e.add_argument("--no-dnsmos", action="store_true", help="skip the DNSMOS quality prediction")
     e.set_defaults(func=cmd_evaluate)
     return p
 

@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from .errors import DataError
+
 MCD_CONST = 10.0 / np.log(10.0) * np.sqrt(2.0)
 
 
@@ -21,6 +23,30 @@ def mel_cepstral_distortion(ref: np.ndarray, conv: np.ndarray) -> np.ndarray:
     ``MCD = 10 / ln 10 * sqrt(2 * sum_{d >= 1} (c_d - c'_d)^2)``.
     """
     return MCD_CONST * np.sqrt(np.sum(np.square(ref[:, 1:] - conv[:, 1:]), axis=1))
+
+
+def log_spectral_distance(ref_power: np.ndarray, test_power: np.ndarray, *, floor: float = 1e-10) -> float:
+    """Log-spectral distance in dB between two aligned power spectrograms.
+
+    ``LSD = mean_t sqrt(mean_k (10 log10 P_ref[t, k] - 10 log10 P_test[t, k])^2)``.
+
+    Parameters
+    ----------
+    ref_power, test_power : np.ndarray, shape (n_frames, n_bins), float
+        Power spectra (``|STFT|^2`` or WORLD's ``sp``), frame-aligned (e.g. by DTW or a shared time base).
+    floor : float
+        Power floor before the logarithm (keeps silent bins finite).
+
+    Returns
+    -------
+    float
+        Distance in dB (0 for identical spectra; a uniform gain of ``g`` dB gives ``|g|``).
+    """
+    if ref_power.shape != test_power.shape:
+        raise DataError(f"Spectrograms must be aligned: got shapes {ref_power.shape} and {test_power.shape}; "
+                        "align the frames first (e.g. with data.dtw_path).")
+    diff = 10.0 * (np.log10(np.maximum(ref_power, floor)) - np.log10(np.maximum(test_power, floor)))
+    return float(np.mean(np.sqrt(np.mean(np.square(diff), axis=-1))))
 
 
 @dataclass(frozen=True)
@@ -51,7 +77,8 @@ def score_pair(ref_mc: np.ndarray, ref_f0: np.ndarray, conv_mc: np.ndarray, conv
     Returns
     -------
     PairScores
-        ``f0_rmse_cents`` and ``f0_corr`` use frames voiced in both (NaN when fewer than 10);
+        ``f0_rmse_cents`` and ``f0_corr`` (Pearson correlation of log-F0) use frames voiced in both (NaN
+        when fewer than 10, and ``f0_corr`` is NaN when either track is flat);
         ``gv_ratio`` is the mean over dimensions of converted / reference variance (1 = as varied as
         natural speech; below 1 = over-smoothed).
     """
@@ -69,7 +96,9 @@ def score_pair(ref_mc: np.ndarray, ref_f0: np.ndarray, conv_mc: np.ndarray, conv
     if both.sum() >= 10:
         cents = 1200.0 * np.log2(fb[both] / fa[both])
         rmse = float(np.sqrt(np.mean(np.square(cents))))
-        corr = float(np.corrcoef(np.log(fa[both]), np.log(fb[both]))[0, 1])
+        la, lb = np.log(fa[both]), np.log(fb[both])
+        # a flat track has no contour: the correlation is undefined, not the rounding noise corrcoef returns
+        corr = float(np.corrcoef(la, lb)[0, 1]) if min(la.std(), lb.std()) > 1e-6 else float("nan")
     else:
         rmse, corr = float("nan"), float("nan")
     vuv = float(np.mean((fa > 0) != (fb > 0)))
