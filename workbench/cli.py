@@ -13,6 +13,7 @@ import threading
 import warnings
 from pathlib import Path
 
+from . import cli_speech
 from .errors import WorkbenchError
 
 EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 2, 1, 130
@@ -162,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--streaming", action="store_true", help="convert through the real-time path")
     e.add_argument("--json", help="write the results as JSON")
     e.set_defaults(func=cmd_evaluate)
+    cli_speech.register(sub)
     return p
 
 
