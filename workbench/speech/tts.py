@@ -125,6 +125,18 @@ def flite_available() -> bool:
     return shutil.which("flite") is not None
 
 
+@lru_cache(maxsize=4)
+def _flite_voices(exe: str) -> tuple[str, ...]:
+    proc = subprocess.run([exe, "-lv"], capture_output=True, text=True, timeout=30)
+    return tuple(proc.stdout.split(":", 1)[-1].split())
+
+
+def flite_voices() -> tuple[str, ...]:
+    """The voices the installed flite knows (``flite -lv``); empty without flite."""
+    exe = shutil.which("flite")
+    return _flite_voices(exe) if exe else ()
+
+
 def _synth_flite(text: str, cfg: TtsConfig) -> tuple[np.ndarray, int]:
     import soundfile as sf
 
@@ -132,6 +144,9 @@ def _synth_flite(text: str, cfg: TtsConfig) -> tuple[np.ndarray, int]:
     if exe is None:
         raise SynthesisError("The flite engine needs the 'flite' program (Debian/Ubuntu: apt-get install flite); "
                              "or use engine 'espeak-ng', which ships with the workbench.")
+    voices = _flite_voices(exe)
+    if cfg.voice not in voices:  # flite itself silently falls back to its default voice
+        raise SynthesisError(f"flite has no voice {cfg.voice!r}; it has {', '.join(voices) or 'none'}.")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "tts.wav"
         txt = Path(tmp) / "text.txt"
