@@ -13,6 +13,7 @@ import threading
 import warnings
 from pathlib import Path
 
+from . import cli_speech
 from .errors import WorkbenchError
 
 EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 2, 1, 130
@@ -170,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-wer", action="store_true", help="skip the PocketSphinx word error rate")
     e.add_argument("--no-dnsmos", action="store_true", help="skip the DNSMOS quality prediction")
     e.set_defaults(func=cmd_evaluate)
+    cli_speech.register(sub)
     return p
 
 
