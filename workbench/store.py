@@ -368,7 +368,7 @@ class Store:
         """A fresh, unused ``models/<slug>`` path (``-2``, ``-3`` ... appended when taken); not created."""
         base = slugify(name)
         slug, n = base, 2
-        while (self.models_dir / slug).exists() or (self.pretrained_dir / slug).exists():
+        while any((d / slug).exists() for d in (self.models_dir, self.pretrained_dir, self.root / "checkpoints")):
             slug, n = f"{base}-{n}", n + 1
         return self.models_dir / slug
 
