@@ -112,4 +112,4 @@ def test_lstm_job_stops_and_resumes_from_checkpoint(store):
     job.poll()
     assert job.state == "done", job.error
     meta = json.loads((store.models_dir / "lstm" / "bundle.json").read_text())
-    assert meta["metrics"]["epochs_run"] == 3  # the resumed run finished the remaining epochs
+    assert meta["metrics"]["epochs_run"] == 3 - state["epoch"]  # the resumed run trained only the remaining epochs

@@ -97,7 +97,7 @@ def test_clip_stems_cannot_escape_the_voice_folder(store):
 
 
 def test_sample_slug_is_never_shadowed(store):
-    assert store.create_voice("AWB").slug == "awb-2"
+    assert store.slug_for("AWB") == "awb-2" and store.create_voice("AWB").slug == "awb-2"
     assert store.voice("awb").read_only
 
 
@@ -128,9 +128,14 @@ def test_rename_and_delete(store):
 def test_consent_is_stored_beside_the_voice(store):
     v = store.create_voice("me")
     assert store.consent(v.slug) is None and not v.has_consent
-    path = store.save_consent(v.slug, speaker="Me Myself", statement="I agree.", date="2026-12-01", recording_stem="consent")
+    import io
+
+    buf = io.BytesIO()
+    sf.write(buf, synth_speech(16_000), 16_000, format="WAV")
+    path = store.save_consent(v.slug, speaker="Me Myself", statement="I agree.", date="2026-12-01", recording=buf.getvalue())
     record = json.loads(path.read_text())
-    assert path == v.path / "consent.json"
+    assert path == v.path / "consent.json" and record["recording"] == "consent.wav"
+    assert (v.path / "consent.wav").is_file() and store.clips(v.slug) == [] and store.voice(v.slug).n_clips == 0
     assert record["consent"] is True and record["date"] == "2026-12-01" and record["speaker"] == "Me Myself"
     assert store.voice(v.slug).has_consent
 

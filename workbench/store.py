@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 VOICE_FILE = "voice.json"
 TRAINING_LOG = "training_log.json"
 METRICS_FILE = "metrics.json"
+CONSENT_AUDIO = "consent.wav"  # the owner reading the consent statement; never a training clip
 MAX_SLUG = 48
 
 
@@ -220,7 +221,7 @@ class Store:
 
     def _voice_from_dir(self, path: Path, *, read_only: bool) -> Voice:
         info = read_json(path / VOICE_FILE)
-        n = sum(1 for p in path.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
+        n = sum(1 for p in path.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS and p.name != CONSENT_AUDIO)
         return Voice(path.name, str(info.get("name") or path.name), path, read_only, n,
                      read_consent(path) is not None, info)
 
@@ -249,15 +250,20 @@ class Store:
             raise StoreError(f"{slug!r} is a shipped sample voice and read-only; create your own voice to change it.")
         return voice.path
 
+    def slug_for(self, name: str) -> str:
+        """The slug of the own voice called ``name``; a sample voice's slug gets ``-2``, ``-3``, ... appended."""
+        slug, samples = slugify(name), self._sample_voices()
+        base, n = slug, 2
+        while slug in samples:
+            slug, n = f"{base}-{n}", n + 1
+        return slug
+
     def create_voice(self, name: str) -> Voice:
         """Create a voice folder for ``name`` (or return the existing own voice of that slug).
 
         A name whose slug is a sample voice's gets ``-2``, ``-3``, ... so that samples are never shadowed.
         """
-        slug, samples = slugify(name), self._sample_voices()
-        base, n = slug, 2
-        while slug in samples:
-            slug, n = f"{base}-{n}", n + 1
+        slug = self.slug_for(name)
         path = self.voices_dir / slug
         if not path.is_dir():
             path.mkdir(parents=True)
@@ -286,7 +292,7 @@ class Store:
         voice = self.voice(slug)
         out = []
         for p in sorted(voice.path.iterdir()):
-            if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS and not p.name.startswith("."):
+            if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS and not p.name.startswith(".") and p.name != CONSENT_AUDIO:
                 txt = p.with_suffix(".txt")
                 out.append(Clip(slug, p.stem, p, txt.read_text(encoding="utf-8").strip() if txt.is_file() else ""))
         return out
@@ -326,18 +332,22 @@ class Store:
             p.unlink()
 
     # ---------------------------------------------------------------------------------------- consent
-    def save_consent(self, slug: str, *, speaker: str, statement: str, date: str, recording_stem: str | None = None) -> Path:
+    def save_consent(self, slug: str, *, speaker: str, statement: str, date: str, recording: bytes | None = None) -> Path:
         """Store the owner's consent as ``consent.json`` beside the voice.
 
-        ``statement`` is the text shown on screen (with ``date``), ``recording_stem`` the clip in which the
-        owner read it aloud (its checking belongs to the reliability work).
+        ``statement`` is the text shown on screen (with ``date``); ``recording`` the owner reading it aloud,
+        kept as ``consent.wav`` (not a training clip; checking it belongs to the reliability work).
         """
         path = self._writable(slug)
         if not speaker.strip():
             raise StoreError("Consent needs the speaker's name: type the name of the person whose voice this is.")
+        rec_name = None
+        if recording:
+            y, sr = load_audio(recording, sr=None, name="the consent recording")
+            rec_name = save_audio(path / CONSENT_AUDIO, y, sr).name
         return write_json(path / CONSENT_FILE, {
             "voice": slug, "speaker": speaker.strip(), "consent": True, "basis": "statement recorded and confirmed in the app",
-            "statement": statement, "date": date, "recording": recording_stem, "created": _now(),
+            "statement": statement, "date": date, "recording": rec_name, "created": _now(),
         })
 
     def consent(self, slug: str) -> dict | None:
