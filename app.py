@@ -10,7 +10,11 @@ st.set_page_config(page_title="Voice Cloning Workbench", page_icon=":material/gr
 
 PAGES = [
     st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("app_pages/voices.py", title="Voices", icon=":material/record_voice_over:", url_path="voices"),
     st.Page("app_pages/explore.py", title="Explore", icon=":material/insights:", url_path="explore"),
+    st.Page("app_pages/preprocess.py", title="Preprocess", icon=":material/tune:", url_path="preprocess"),
+    st.Page("app_pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
+    st.Page("app_pages/clone.py", title="Clone", icon=":material/content_copy:", url_path="clone"),
     st.Page("app_pages/live.py", title="Live", icon=":material/mic:", url_path="live"),
 ]
 

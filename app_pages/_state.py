@@ -113,3 +113,74 @@ def analyse_clip(data: bytes, name: str, cfg: FeatureConfig) -> tuple[np.ndarray
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", audio.AudioWarning)  # already reported by load_clip
         return y, features.extract_all(y, cfg=cfg)
+
+
+# --------------------------------------------------------------------------- the data store (Voices, Train, Clone)
+# --- session-state / widget keys: Voices page
+VOICES_NAME = "voices_name"  # the "Voice name" of the voice being recorded
+VOICES_PROMPT = "voices_prompt"  # index of the prompt being recorded, per voice: {slug: index}
+VOICES_UPLOAD = "voices_upload"
+VOICES_PICK = "voices_pick"
+VOICES_CLIP = "voices_clip"
+VOICES_CONSENT_REC = "voices_consent_rec"
+VOICES_FLASH = "voices_flash"  # one message to show after a rerun ("Saved s001")
+# --- Train page
+TRAIN_JOB = "train_job"  # this session's TrainingJob (each browser session has its own)
+TRAIN_SOURCE = "train_source"
+TRAIN_TARGET = "train_target"
+TRAIN_EPOCHS = "train_epochs"
+# --- Clone page
+CLONE_MODEL = "clone_model"
+CLONE_INPUT = "clone_input"
+CLONE_RESULT = "clone_result"  # this session's latest conversion: {"output": path, "input": ..., ...}
+# --- Preprocess page
+PRE_SNR = "pre_snr"
+# --- Explore comparison
+EXPLORE_COMPARE = "explore_compare"
+EXPLORE_VOICE_B = "explore_voice_b"
+EXPLORE_UTT_B = "explore_utt_b"
+
+
+def store():
+    """The data store at ``$WORKBENCH_DATA``, with the app's sample corpus as its read-only voices."""
+    from workbench.store import Store
+
+    return Store(sample_dir=sample_dir())
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def coach_clip(path: str, mtime_ns: int):
+    """The quality coach's report of one stored clip (recomputed when the file changes)."""
+    from workbench.coach import assess_clip
+
+    y, sr = audio.load_audio(path, sr=16_000, validate=False)
+    return assess_clip(y, sr)
+
+
+def coach_file(path: Path):
+    return coach_clip(str(path), path.stat().st_mtime_ns)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def load_converter(path: str, created: str):
+    """A ``VoiceConverter`` for a bundle, shared by sessions (read-only); ``created`` keys retrained bundles."""
+    from workbench.inference import VoiceConverter
+
+    return VoiceConverter.load(path)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def spectrum_f0(y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """STFT in dB and the F0 track (Hz, voiced mask) of a clip at ``sr`` with the default analysis."""
+    cfg = FeatureConfig(sr=sr) if sr != FeatureConfig().sr else FeatureConfig()
+    hz, voiced = features.f0(y, cfg=cfg)
+    return features.stft_db(y, cfg=cfg), hz, voiced
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def coach_bytes(data: bytes):
+    """The quality coach's report of a fresh take (WAV bytes from ``st.audio_input``)."""
+    from workbench.coach import assess_clip
+
+    y, sr = audio.load_audio(data, sr=16_000, validate=False, name="the recording")
+    return assess_clip(y, sr)

@@ -4,32 +4,65 @@ import streamlit as st
 
 st.title("Voice Cloning Workbench")
 st.markdown(
-    "Learn, teach and demo **real-time voice conversion** on a CPU: turn what one speaker says into "
-    "another speaker's voice, and see every step on the way. Everything runs locally, and the sample "
-    "corpus is synthetic speech from open text-to-speech voices."
-)
-
-st.subheader("The pipeline")
-st.markdown(
-    """
-| Step | What happens | Where |
-|---|---|---|
-| 1. Capture | microphone frames (48 kHz) or a file → mono float32 at 16 kHz | `workbench.audio` |
-| 2. Preprocess | validate, trim, level to a target loudness | `workbench.audio` |
-| 3. Features | spectrogram, mel, MFCC, F0 and the WORLD envelope as a mel-cepstrum, every 5 ms | `workbench.features` |
-| 4. Model | a small causal LSTM maps source mel-cepstra to the target voice | `workbench.models` |
-| 5. Vocoder | WORLD resynthesises a waveform from the converted envelope and a shifted F0 | `workbench.features` |
-| 6. Output | audio back to the browser, or to a file, within a ~50 ms latency budget | `workbench.streaming` |
-"""
+    "Learn, teach and demo **voice cloning** on a laptop: record a voice, train a small model that turns one "
+    "speaker into another, and hear the result — seeing every step on the way. Everything runs locally, and "
+    "the sample voices are synthetic speech from open text-to-speech engines."
 )
 
 st.subheader("Start here")
-st.page_link("app_pages/explore.py", label="Explore: look at a voice through every feature", icon=":material/insights:")
-st.caption("More pages (train a model, clone a voice, live conversion, evaluation) appear in the sidebar as they land.")
+s1, s2, s3 = st.columns(3)
+with s1:
+    st.markdown("**1. Record** your voice: read the prompted sentences (or use a sample voice).")
+    st.page_link("app_pages/voices.py", label="Voices", icon=":material/record_voice_over:")
+with s2:
+    st.markdown("**2. Train** a model from a source voice to a target voice (a minute for a rough one).")
+    st.page_link("app_pages/train.py", label="Train", icon=":material/model_training:")
+with s3:
+    st.markdown("**3. Clone**: convert a sentence and compare original, converted and target.")
+    st.page_link("app_pages/clone.py", label="Clone", icon=":material/content_copy:")
+
+st.subheader("The pipeline")
+st.graphviz_chart(
+    """
+digraph pipeline {
+  rankdir=LR; bgcolor="transparent";
+  node [shape=box, style="rounded,filled", fillcolor="#e8f1fa", color="#1f77b4", fontname="sans-serif", fontsize=11];
+  edge [color="#555555"];
+  capture [label="Capture\\nmicrophone / file"];
+  pre [label="Preprocessing\\ndenoise, trim, loudness"];
+  feat [label="Features\\nspectrogram, F0, WORLD"];
+  asr [label="Recognition\\nspeech → text", style="rounded,dashed"];
+  text [label="Text", style="rounded,dashed"];
+  tts [label="Synthesis\\nconversion model + vocoder"];
+  out [label="Cloned output", fillcolor="#fde9d9", color="#ff7f0e"];
+  capture -> pre -> feat -> tts -> out;
+  feat -> asr -> text -> tts [style=dashed];
+}
+""",
+)
+st.caption("Solid: the voice-conversion path this app runs (the words and timing come from the input). Dashed: the "
+           "text path, where speech is recognised as text and spoken again in the target voice.")
+st.markdown(
+    """
+| Stage | What happens | Page | Notebook | Library |
+|---|---|---|---|---|
+| Capture | microphone (48 kHz frames) or a file → mono float32 at 16 kHz | Voices, Live | — | `workbench.audio` |
+| Preprocessing | denoise (spectral gating), trim, loudness to a target LUFS | Preprocess | — | `workbench.preprocess` |
+| Features | spectrogram, mel, MFCC, F0, WORLD envelope as a mel-cepstrum every 5 ms | Explore | `notebooks/01_explore.ipynb` | `workbench.features` |
+| Recognition → text | speech recognised as words (the text path) | — | — | — |
+| Synthesis | an LSTM / GAN / GMM maps source mel-cepstra to the target's; the WORLD vocoder resynthesises | Train, Clone | — | `workbench.training`, `workbench.inference` |
+| Cloned output | audio in the browser, in `outputs/` with its provenance, or live within ~50 ms | Clone, Live | — | `workbench.store`, `workbench.streaming` |
+"""
+)
+c = st.columns(4)
+c[0].page_link("app_pages/preprocess.py", label="Preprocess", icon=":material/tune:")
+c[1].page_link("app_pages/explore.py", label="Explore features", icon=":material/insights:")
+c[2].page_link("app_pages/clone.py", label="Clone", icon=":material/content_copy:")
+c[3].page_link("app_pages/live.py", label="Live conversion", icon=":material/mic:")
 
 st.subheader("Use it responsibly")
 st.markdown(
     "Voice conversion can impersonate people. Convert **only your own voice, a synthetic voice, or a voice "
-    "whose owner has given consent**, and say so when you share converted audio. Never use it to deceive, "
-    "to get past voice authentication, or to put words in someone's mouth."
+    "whose owner has given consent** (the Voices page records it), and say so when you share converted audio. "
+    "Never use it to deceive, to get past voice authentication, or to put words in someone's mouth."
 )

@@ -399,3 +399,23 @@ def metrics_bar_figure(rows: Sequence[Mapping[str, Any]], key: str, *, label_key
     y_title = f"{key} ({unit})" if unit else key
     fig.update_xaxes(type="category")
     return _layout(fig, title=title or key, x_title=label_key or "", y_title=y_title, height=height)
+
+
+def f0_histogram_figure(f0_hz: np.ndarray, *, title: str = "F0 range", n_bins: int = 40,
+                        height: int = HEIGHT) -> go.Figure:
+    """Histogram of voiced F0 values on a log-frequency axis (how high and how wide a voice is).
+
+    Parameters
+    ----------
+    f0_hz : np.ndarray, shape (n,), Hz
+        Voiced frames only (zeros and NaNs are dropped).
+    """
+    hz = np.asarray(f0_hz, dtype=np.float64)
+    hz = hz[np.isfinite(hz) & (hz > 0)]
+    edges = np.geomspace(max(40.0, hz.min() * 0.9), min(1000.0, hz.max() * 1.1), n_bins + 1) if hz.size else np.geomspace(50, 500, n_bins + 1)
+    counts, _ = np.histogram(hz, bins=edges)
+    centers = np.sqrt(edges[:-1] * edges[1:])
+    fig = go.Figure(go.Bar(x=centers, y=100.0 * counts / max(1, hz.size), width=np.diff(edges), marker={"color": LINE_COLOR},
+                           hovertemplate="%{x:.0f} Hz: %{y:.1f} %<extra></extra>"))
+    fig.update_xaxes(type="log")
+    return _layout(fig, title=title, x_title="F0 (Hz, log scale)", y_title="voiced frames (%)", height=height)

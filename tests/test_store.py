@@ -1,0 +1,176 @@
+"""The local data store: slugs, voices, clips, consent, models and outputs."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import synth_speech
+
+from workbench.errors import AudioError, WorkbenchError
+from workbench.store import Store, StoreError, slugify
+
+
+@pytest.fixture
+def samples(tmp_path):
+    """Two sample voices, three sentences each (two train, one test), with a manifest."""
+    root = tmp_path / "samples"
+    with open(root.mkdir(parents=True) or root / "manifest.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["voice", "utt_id", "split", "gender", "engine", "text"])
+        for voice in ("awb", "slt"):
+            (root / voice).mkdir()
+            (root / voice / "consent.json").write_text(json.dumps({"consent": True}))
+            for utt, split in (("s001", "train"), ("s002", "train"), ("s041", "test")):
+                sf.write(root / voice / f"{utt}.flac", synth_speech(16_000, duration_s=0.5), 16_000)
+                w.writerow([voice, utt, split, "x", "t", f"Sentence {utt}."])
+    return root
+
+
+@pytest.fixture
+def store(tmp_path, samples):
+    return Store(tmp_path / "data", sample_dir=samples, pretrained_dir=tmp_path / "none")
+
+
+@pytest.mark.parametrize(("name", "slug"), [
+    ("My Voice", "my-voice"), ("  Zoë Ŝmith  ", "zoe-smith"), ("../../etc/passwd", "etc-passwd"),
+    ("/abs/path", "abs-path"), ("a" * 100, "a" * 48), ("x..y", "x-y"),
+])
+def test_slugify_makes_safe_names(name, slug):
+    assert slugify(name) == slug
+
+
+def test_slugify_non_latin_names_stay_distinct():
+    a, b = slugify("李雷"), slugify("韩梅梅")
+    assert a.startswith("voice-") and b.startswith("voice-") and a != b and a == slugify("李雷")
+
+
+def test_slugify_rejects_empty():
+    with pytest.raises(StoreError, match="A name is needed"):
+        slugify("   ")
+
+
+def test_default_root_follows_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_DATA", str(tmp_path / "elsewhere"))
+    assert Store().root == (tmp_path / "elsewhere").resolve()
+
+
+def test_samples_are_listed_read_only(store):
+    voices = store.list_voices()
+    assert [(v.slug, v.read_only, v.n_clips, v.has_consent) for v in voices] == [
+        ("awb", True, 3, True), ("slt", True, 3, True)]
+    with pytest.raises(StoreError, match="read-only"):
+        store.delete_voice("awb")
+    with pytest.raises(StoreError, match="read-only"):
+        store.save_clip("slt", "s001", synth_speech(16_000), 16_000)
+
+
+def test_create_save_list_and_transcripts(store):
+    v = store.create_voice("Flow Tester")
+    assert v.slug == "flow-tester" and (store.voices_dir / "flow-tester" / "voice.json").is_file()
+    y = synth_speech(16_000, duration_s=1.2)
+    clip = store.save_clip(v.slug, "s002", y, 16_000, text="Sentence s002.")
+    assert clip.path == store.voices_dir / "flow-tester" / "s002.wav"
+    assert (clip.path.with_suffix(".txt")).read_text() == "Sentence s002.\n"
+    back, sr = sf.read(clip.path, dtype="float32")
+    assert sr == 16_000 and np.max(np.abs(back - y)) < 1e-4  # 16-bit PCM
+    assert [(c.stem, c.text) for c in store.clips(v.slug)] == [("s002", "Sentence s002.")]
+    assert store.list_voices()[0].label == "Flow Tester (yours, 1 clip)"
+    assert store.create_voice("flow tester").n_clips == 1  # same slug: the existing voice, not a new one
+
+
+def test_rerecording_replaces_and_leaves_no_temp_files(store):
+    v = store.create_voice("me")
+    store.save_clip(v.slug, "s001", synth_speech(16_000), 16_000)
+    store.save_clip(v.slug, "s001", synth_speech(16_000, duration_s=2.0), 16_000)
+    assert [p.name for p in sorted(v.path.iterdir())] == ["s001.wav", "voice.json"]
+    assert sf.info(v.path / "s001.wav").duration == pytest.approx(2.0)
+
+
+def test_clip_stems_cannot_escape_the_voice_folder(store):
+    v = store.create_voice("me")
+    clip = store.save_clip(v.slug, "../../evil", synth_speech(16_000), 16_000)
+    assert clip.path.parent == v.path and clip.stem == "evil"
+
+
+def test_sample_slug_is_never_shadowed(store):
+    assert store.slug_for("AWB") == "awb-2" and store.create_voice("AWB").slug == "awb-2"
+    assert store.voice("awb").read_only
+
+
+def test_import_clip_decodes_and_rejects_garbage(store, speech_wav):
+    v = store.create_voice("me")
+    clip = store.import_clip(v.slug, speech_wav.read_bytes(), "My Take (1).wav")
+    assert clip.stem == "My-Take-1" and clip.path.is_file()
+    with pytest.raises(AudioError, match="could not be read as audio"):
+        store.import_clip(v.slug, b"nope" * 100, "junk.wav")
+
+
+def test_rename_and_delete(store):
+    v = store.create_voice("first")
+    store.save_clip(v.slug, "s001", synth_speech(16_000), 16_000)
+    r = store.rename_voice(v.slug, "Second Name")
+    assert r.slug == "second-name" and r.name == "Second Name" and r.n_clips == 1
+    assert not (store.voices_dir / "first").exists()
+    with pytest.raises(StoreError, match="already exists"):
+        store.rename_voice(r.slug, "slt")
+    store.delete_clip(r.slug, "s001")
+    assert store.clips(r.slug) == []
+    store.delete_voice(r.slug)
+    assert [v.slug for v in store.list_voices(include_samples=False)] == []
+    with pytest.raises(StoreError, match="No voice"):
+        store.voice("second-name")
+
+
+def test_consent_is_stored_beside_the_voice(store):
+    v = store.create_voice("me")
+    assert store.consent(v.slug) is None and not v.has_consent
+    import io
+
+    buf = io.BytesIO()
+    sf.write(buf, synth_speech(16_000), 16_000, format="WAV")
+    path = store.save_consent(v.slug, speaker="Me Myself", statement="I agree.", date="2026-12-01", recording=buf.getvalue())
+    record = json.loads(path.read_text())
+    assert path == v.path / "consent.json" and record["recording"] == "consent.wav"
+    assert (v.path / "consent.wav").is_file() and store.clips(v.slug) == [] and store.voice(v.slug).n_clips == 0
+    assert record["consent"] is True and record["date"] == "2026-12-01" and record["speaker"] == "Me Myself"
+    assert store.voice(v.slug).has_consent
+
+
+def test_prompts_and_splits(store):
+    assert [p["utt_id"] for p in store.prompts(n_train=1, n_test=1)] == ["s001", "s041"]
+    assert [p.stem for p in store.split_files("awb", "train")] == ["s001", "s002"]
+    assert [p.stem for p in store.split_files("awb", "test")] == ["s041"]
+
+
+def test_models_newest_first_and_unique_dirs(store):
+    for slug, created in (("old", "2026-01-01T00:00:00+00:00"), ("new", "2026-06-01T00:00:00+00:00")):
+        (store.models_dir / slug).mkdir(parents=True)
+        (store.models_dir / slug / "bundle.json").write_text(json.dumps({"created": created, "kind": "lstm"}))
+    (store.models_dir / ".new.tmp.part").mkdir()  # an in-progress atomic save is not a model
+    (store.models_dir / "half").mkdir()  # nor is a folder without bundle.json
+    assert [m.slug for m in store.list_models()] == ["new", "old"]
+    assert store.new_model_dir("new") == store.models_dir / "new-2"
+    store.write_model_file("new", "metrics.json", {"mcd_db": 5.5})
+    assert store.list_models()[0].metrics == {"mcd_db": 5.5}
+    store.delete_model("old")
+    assert [m.slug for m in store.list_models()] == ["new"]
+    with pytest.raises(StoreError):
+        store.write_model_file("new", "../evil.json", {})
+
+
+def test_save_output_writes_audio_and_provenance(store):
+    y = synth_speech(16_000, duration_s=0.7)
+    out = store.save_output(y, 16_000, model="awb-to-slt", source="awb/s041.flac", extra={"input": "sample"})
+    assert out.path.parent == store.outputs_dir and out.path.suffix == ".wav"
+    side = json.loads(out.path.with_suffix(".json").read_text())
+    assert side["model"] == "awb-to-slt" and side["source"] == "awb/s041.flac" and side["duration_s"] == 0.7
+    assert side["input"] == "sample" and "created" in side
+    assert [o.path for o in store.list_outputs()] == [out.path]
+
+
+def test_store_error_is_a_workbench_error():
+    assert issubclass(StoreError, WorkbenchError)
