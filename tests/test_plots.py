@@ -211,3 +211,49 @@ def test_no_colour_is_a_streamlit_placeholder(feats, cfg):
     for fig in figures:
         assert not re.findall(r"#0000[0-9a-fA-F]{2}", fig.to_json()), fig.layout.title.text
     assert plots.SPEC_COLORS[0][1] == "#010004"  # Magma's black, nudged
+
+
+# ------------------------------------------------------------------------------- tutorial figures
+def test_line_figure_one_trace_per_series_and_length_checked():
+    x = np.linspace(-6, 6, 25)
+    fig = plots.line_figure(x, {"sigmoid": 1 / (1 + np.exp(-x)), "tanh": np.tanh(x)}, title="Activations",
+                            x_title="z", y_title="output", markers=True)
+    check_layout(fig, title="Activations", x_title="z", y_title="output")
+    assert [t.name for t in fig.data] == ["sigmoid", "tanh"] and fig.data[0].mode == "lines+markers"
+    np.testing.assert_allclose(fig.data[1].y, np.tanh(x))
+    assert plots.line_figure(x, {"a": x**2 + 1}, title="t", x_title="x", y_title="y", log_y=True).layout.yaxis.type == "log"
+    with pytest.raises(ValueError, match="one value per x"):
+        plots.line_figure(x, {"short": x[:3]}, title="t", x_title="x", y_title="y")
+
+
+def test_dtw_figure_distances_and_path_in_seconds(cfg, rng):
+    a = rng.standard_normal((40, 3))
+    b = np.repeat(a, 2, axis=0)  # the same sequence at half speed: the path has slope 2, distance 0 on it
+    path = np.stack([np.arange(80) // 2, np.arange(80)], axis=1)
+    fig = plots.dtw_figure(a, b, path, cfg)
+    check_layout(fig, title="DTW alignment", x_title="target time (s)", y_title="source time (s)")
+    heat, line = fig.data
+    assert heat.z.shape == (40, 80)
+    np.testing.assert_allclose(heat.z[path[:, 0], path[:, 1]], 0.0, atol=1e-3)
+    np.testing.assert_allclose(heat.z[0, 2], np.linalg.norm(a[0] - a[1]), rtol=1e-5)
+    hop_s = cfg.hop_length / cfg.sr
+    np.testing.assert_allclose(line.x, path[:, 1] * hop_s, rtol=1e-6)
+    np.testing.assert_allclose(line.y, path[:, 0] * hop_s, rtol=1e-6)
+    with pytest.raises(ValueError, match="same width"):
+        plots.dtw_figure(a, b[:, :2], path, cfg)
+
+
+def test_dtw_figure_pools_long_utterances(cfg, rng):
+    a, b = rng.standard_normal((600, 2)), rng.standard_normal((300, 2))
+    fig = plots.dtw_figure(a, b, np.stack([np.arange(300) * 2, np.arange(300)], axis=1), cfg)
+    assert fig.data[0].z.shape[0] <= plots.MAX_BINS and fig.data[0].z.shape[1] <= plots.MAX_BINS
+    assert fig.data[0].y[-1] == pytest.approx(599.5 * cfg.hop_length / cfg.sr, rel=0.01)
+
+
+def test_latency_budget_figure_stacks_stages_and_totals_them():
+    stages = {"resample": 2.75, "analysis lookahead": 15.0, "model lookahead": 20.0, "hop + synthesis": 5.5}
+    fig = plots.latency_budget_figure(stages, budget_ms=50)
+    check_layout(fig, title="Latency budget: 43.25 ms", x_title="delay (ms)", y_title="")
+    assert [t.name for t in fig.data] == list(stages) and fig.layout.barmode == "stack"
+    assert [t.x[0] for t in fig.data] == list(stages.values())
+    assert fig.layout.shapes[0].x0 == 50

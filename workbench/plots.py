@@ -419,3 +419,112 @@ def f0_histogram_figure(f0_hz: np.ndarray, *, title: str = "F0 range", n_bins: i
                            hovertemplate="%{x:.0f} Hz: %{y:.1f} %<extra></extra>"))
     fig.update_xaxes(type="log")
     return _layout(fig, title=title, x_title="F0 (Hz, log scale)", y_title="voiced frames (%)", height=height)
+
+
+# ------------------------------------------------------------------------------- tutorial figures
+def line_figure(x: np.ndarray, series: Mapping[str, np.ndarray], *, title: str, x_title: str, y_title: str,
+                log_y: bool = False, markers: bool = False, height: int = HEIGHT) -> go.Figure:
+    """Several named curves over one x axis (activation functions, per-dimension statistics, signals).
+
+    Parameters
+    ----------
+    x : np.ndarray, shape (n,)
+    series : mapping of str to np.ndarray, each shape (n,)
+        One line per entry, in order; NaN values break the line.
+    log_y : bool
+        Logarithmic y axis (e.g. variances spanning decades).
+    markers : bool
+        Draw a marker on every point (for short series).
+
+    Returns
+    -------
+    go.Figure
+        One scatter trace per series, named by its key.
+
+    Raises
+    ------
+    ValueError
+        When a series does not have the length of ``x``.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    fig = go.Figure()
+    for name, values in series.items():
+        values = np.asarray(values, dtype=np.float64)
+        if values.shape != x.shape:
+            raise ValueError(f"Series {name!r} has shape {values.shape}, x has {x.shape}; pass one value per x.")
+        fig.add_trace(go.Scatter(x=x, y=values, name=str(name), mode="lines+markers" if markers else "lines",
+                                 marker={"size": 5}, connectgaps=False,
+                                 hovertemplate=f"{name}<br>%{{x:.4g}}: %{{y:.4g}}<extra></extra>"))
+    if log_y:
+        fig.update_yaxes(type="log")
+    return _layout(fig, title=title, x_title=x_title, y_title=y_title, height=height)
+
+
+def dtw_figure(source: np.ndarray, target: np.ndarray, path: np.ndarray, cfg: FeatureConfig = DEFAULT_FEATURES, *,
+               title: str = "DTW alignment", height: int = 340) -> go.Figure:
+    """Frame-to-frame distance between two utterances as a heatmap, with the DTW path drawn on top.
+
+    Parameters
+    ----------
+    source, target : np.ndarray, shapes (n_source, n_dims) and (n_target, n_dims)
+        Frames-first features of the two utterances (e.g. mel-cepstra without ``c_0``).
+    path : np.ndarray, shape (n_steps, 2), int
+        Pairs ``(source frame, target frame)`` from ``data.dtw_path``.
+    cfg : FeatureConfig
+        Gives the hop, for time axes in seconds.
+
+    Returns
+    -------
+    go.Figure
+        A ``heatmap`` of Euclidean distances (x: target time, y: source time), pooled to at most
+        ``MAX_BINS`` cells per axis, and a ``path`` line.
+    """
+    a, b = np.asarray(source, dtype=np.float64), np.asarray(target, dtype=np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(f"Expected two frames-first arrays with the same width, got {a.shape} and {b.shape}.")
+    dist = np.sqrt(np.maximum(np.sum(a**2, 1)[:, None] + np.sum(b**2, 1)[None, :] - 2.0 * a @ b.T, 0.0))
+    dist, step_a = _pool(dist, MAX_BINS, axis=0)
+    dist, step_b = _pool(dist, MAX_BINS, axis=1)
+    hop_s = cfg.hop_length / cfg.sr
+    ta = (np.arange(dist.shape[0]) * step_a + (step_a - 1) / 2.0) * hop_s
+    tb = (np.arange(dist.shape[1]) * step_b + (step_b - 1) / 2.0) * hop_s
+    path = np.asarray(path)
+    fig = go.Figure(go.Heatmap(x=tb.astype(np.float32), y=ta.astype(np.float32), z=dist.astype(np.float32),
+                               colorscale="Viridis", reversescale=True, name="distance",
+                               colorbar={"title": {"text": "distance", "side": "right"}, "thickness": 12},
+                               hovertemplate="target %{x:.3f} s<br>source %{y:.3f} s<br>%{z:.2f}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=(path[:, 1] * hop_s).astype(np.float32), y=(path[:, 0] * hop_s).astype(np.float32),
+                             mode="lines", name="path", line={"color": ACCENT_COLOR, "width": 2},
+                             hovertemplate="target %{x:.3f} s<br>source %{y:.3f} s<extra></extra>"))
+    return _layout(fig, title=title, x_title="target time (s)", y_title="source time (s)", height=height)
+
+
+def latency_budget_figure(stages_ms: Mapping[str, float], *, budget_ms: float | None = None,
+                          title: str = "Latency budget", height: int = 220) -> go.Figure:
+    """Where the delay of a real-time converter comes from: one horizontal bar, one segment per stage.
+
+    Parameters
+    ----------
+    stages_ms : mapping of str to float
+        Delay of each stage in ms, in pipeline order (e.g. resampling, analysis lookahead, model
+        lookahead, synthesis).
+    budget_ms : float, optional
+        Drawn as a dashed vertical line (e.g. the 50 ms a conversation tolerates).
+
+    Returns
+    -------
+    go.Figure
+        One ``bar`` trace per stage, stacked; the title gives the total.
+    """
+    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+    fig = go.Figure()
+    for i, (name, ms) in enumerate(stages_ms.items()):
+        fig.add_trace(go.Bar(x=[float(ms)], y=["latency"], orientation="h", name=str(name),
+                             marker={"color": palette[i % len(palette)]}, text=[f"{float(ms):.2f}"],
+                             textposition="inside", hovertemplate=f"{name}: %{{x:.2f}} ms<extra></extra>"))
+    total = float(sum(float(v) for v in stages_ms.values()))
+    fig.update_layout(barmode="stack")
+    if budget_ms is not None:
+        fig.add_vline(x=float(budget_ms), line={"color": "black", "dash": "dash", "width": 1.5},
+                      annotation_text=f"budget {float(budget_ms):g} ms", annotation_position="top")
+    return _layout(fig, title=f"{title}: {total:.2f} ms", x_title="delay (ms)", y_title="", height=height)
