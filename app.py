@@ -12,6 +12,8 @@ PAGES = [
     st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("app_pages/explore.py", title="Explore", icon=":material/insights:", url_path="explore"),
     st.Page("app_pages/live.py", title="Live", icon=":material/mic:", url_path="live"),
+    st.Page("app_pages/evaluate.py", title="Evaluate", icon=":material/leaderboard:", url_path="evaluate"),
+    st.Page("app_pages/speakers.py", title="Speakers", icon=":material/groups:", url_path="speakers"),
 ]
 
 with st.sidebar:

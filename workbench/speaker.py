@@ -174,6 +174,14 @@ class SpeakerEmbedder:
         return np.stack([self.embed(y, sr) for y in clips]) if len(clips) else np.zeros((0, self.emb_dim), np.float32)
 
 
+def is_encoder_bundle(folder: str | Path) -> bool:
+    """Whether ``folder`` holds a speaker-encoder bundle (not a conversion bundle), judged by its ``bundle.json``."""
+    try:
+        return json.loads((Path(folder) / "bundle.json").read_text()).get("kind") == ENCODER_KIND
+    except (OSError, ValueError):
+        return False
+
+
 @functools.lru_cache(maxsize=4)
 def _load_cached(folder: str) -> SpeakerEmbedder:
     return SpeakerEmbedder.load(folder)
