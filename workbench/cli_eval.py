@@ -27,6 +27,8 @@ def cmd_train_encoder(args: argparse.Namespace) -> int:
             bar = bars.get("analysis") or bars.setdefault("analysis", tqdm(total=p.steps, desc="analysis", unit="clip",
                                                                           file=sys.stderr))
             bar.update(p.step - bar.n)
+            if p.step == p.steps:
+                bar.close()
             return
         bar = bars.get("encoder") or bars.setdefault("encoder", tqdm(total=p.epochs, desc="encoder", unit="epoch",
                                                                     file=sys.stderr, initial=p.epoch - 1))
