@@ -16,6 +16,8 @@ PAGES = [
     st.Page("app_pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
     st.Page("app_pages/clone.py", title="Clone", icon=":material/content_copy:", url_path="clone"),
     st.Page("app_pages/live.py", title="Live", icon=":material/mic:", url_path="live"),
+    st.Page("app_pages/evaluate.py", title="Evaluate", icon=":material/leaderboard:", url_path="evaluate"),
+    st.Page("app_pages/speakers.py", title="Speakers", icon=":material/groups:", url_path="speakers"),
 ]
 
 with st.sidebar:

@@ -25,6 +25,7 @@ from workbench.audio import save_audio
 from workbench.config import StreamConfig
 from workbench.frames import frame_to_mono, mono_to_frame
 from workbench.inference import VoiceConverter
+from workbench.speaker import is_encoder_bundle
 from workbench.streaming import StreamingConverter
 
 # No STUN/TURN servers: the browser and this server meet on their own host candidates, so nothing
@@ -97,7 +98,7 @@ def preferred_model() -> Path:
 def model_choices() -> dict[str, Path]:
     """Bundles that exist, label -> folder, the preferred one first."""
     found = [preferred_model()] + sorted(p.parent for p in PRETRAINED_DIR.glob("*/bundle.json"))
-    return {p.name: p for p in dict.fromkeys(found) if (p / "bundle.json").is_file()}
+    return {p.name: p for p in dict.fromkeys(found) if (p / "bundle.json").is_file() and not is_encoder_bundle(p)}
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=8)

@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 
 from . import cli_speech
+from . import cli_eval
 from .errors import WorkbenchError
 
 EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 2, 1, 130
@@ -117,7 +118,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         converters.append(VoiceConverter.load("identity"))
     if "f0" not in names:
         converters.append(VoiceConverter.f0_baseline(bundle.meta) if bundle else VoiceConverter.load("f0"))
-    cfg = EvalConfig(use_wer=not args.no_wer, use_dnsmos=not args.no_dnsmos)
+    cfg = EvalConfig(use_wer=not args.no_wer, use_dnsmos=not args.no_dnsmos, use_speaker=not args.no_speaker,
+                     speaker_encoder=args.speaker_encoder, keep_audio=bool(args.report))
     details = Evaluation(rows=[])
     rows = evaluate_converters(converters, args.source, args.target, streaming=args.streaming, cfg=cfg,
                                details=details)
@@ -131,6 +133,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                    "results": rows}
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(payload, indent=2, allow_nan=True))
+    if args.report:
+        from .report import write_report
+
+        html = write_report(details, args.report, title=f"Evaluation: {', '.join(r['model'] for r in rows)}",
+                            meta={"mode": mode, "source": str(args.source), "target": str(args.target)})
+        print(f"wrote report {html}")
     return 0
 
 
@@ -170,8 +178,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", help="write the results as JSON")
     e.add_argument("--no-wer", action="store_true", help="skip the PocketSphinx word error rate")
     e.add_argument("--no-dnsmos", action="store_true", help="skip the DNSMOS quality prediction")
+    e.add_argument("--no-speaker", action="store_true", help="skip speaker similarity (secs_target, secs_source)")
+    e.add_argument("--speaker-encoder", help="speaker-encoder bundle (default: the shipped one)")
+    e.add_argument("--report", help="write report.json, report.csv and an offline report.html to this folder")
     e.set_defaults(func=cmd_evaluate)
     cli_speech.register(sub)
+    cli_eval.register(sub)
     return p
 
 

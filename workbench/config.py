@@ -225,3 +225,65 @@ class StreamConfig:
     @property
     def chunk_samples(self) -> int:
         return int(round(self.stream_sr * self.chunk_ms / 1000.0))
+
+
+@dataclass(frozen=True)
+class EncoderConfig(_JsonConfig):
+    """The speaker encoder's features and architecture (``units``..``emb_dim`` are ``SpeakerEncoder``'s kwargs).
+
+    Utterances are embedded in partial windows of ``window_frames`` log-mel frames, ``window_hop_frames``
+    apart; the utterance embedding is the normalised mean of the window embeddings.
+    """
+
+    sr: int = 16_000
+    n_mels: int = 40
+    win_ms: float = 25.0
+    hop_ms: float = 10.0
+    window_frames: int = 160
+    window_hop_frames: int = 80
+    units: int = 128
+    n_layers: int = 2
+    emb_dim: int = 64
+
+    def __post_init__(self) -> None:
+        if not 8_000 <= self.sr <= 48_000:
+            raise ConfigError(f"sr={self.sr} must be in 8000..48000 Hz; 16000 suits speech.")
+        if not 0 < self.hop_ms <= self.win_ms:
+            raise ConfigError(f"hop_ms={self.hop_ms} must be in (0, win_ms={self.win_ms}].")
+        if not 16 <= self.window_frames <= 1000 or not 1 <= self.window_hop_frames <= self.window_frames:
+            raise ConfigError(f"window_frames={self.window_frames} must be in 16..1000 and window_hop_frames="
+                              f"{self.window_hop_frames} in 1..window_frames.")
+        if min(self.n_mels, self.units, self.n_layers, self.emb_dim) < 1:
+            raise ConfigError(f"Encoder sizes must be positive, got {self}.")
+
+    @property
+    def model_kwargs(self) -> dict[str, int]:
+        return {"n_mels": self.n_mels, "units": self.units, "n_layers": self.n_layers, "emb_dim": self.emb_dim}
+
+
+@dataclass(frozen=True)
+class EncoderTrainConfig(_JsonConfig):
+    """How the speaker encoder is trained with the GE2E loss.
+
+    Each step draws ``speakers_per_batch`` speakers with ``utterances_per_speaker`` random crops each, all
+    ``crop_frames`` long (drawn per step between ``min_crop_frames`` and the window length). An epoch is
+    ``steps_per_epoch`` steps (by default: as many as the data has utterances, in batches).
+    """
+
+    epochs: int = 40
+    speakers_per_batch: int = 16
+    utterances_per_speaker: int = 6
+    min_crop_frames: int = 100
+    steps_per_epoch: int | None = None
+    learning_rate: float = 1e-3
+    seed: int = 0
+    checkpoint_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.speakers_per_batch < 2 or self.utterances_per_speaker < 2:
+            raise ConfigError(f"epochs ({self.epochs}) must be >= 1, speakers_per_batch ({self.speakers_per_batch}) "
+                              f"and utterances_per_speaker ({self.utterances_per_speaker}) >= 2 (GE2E compares them).")
+        if self.min_crop_frames < 16 or (self.steps_per_epoch is not None and self.steps_per_epoch < 1):
+            raise ConfigError(f"min_crop_frames={self.min_crop_frames} must be >= 16 and steps_per_epoch >= 1.")
+        if not 0.0 < self.learning_rate < 1.0:
+            raise ConfigError(f"learning_rate={self.learning_rate} must be in (0, 1).")

@@ -17,7 +17,7 @@ import numpy as np
 
 from .audio import load_audio, resample
 from .data import pair_files
-from .errors import ConfigError
+from .errors import ConfigError, DataError
 from .features import sp_to_mcep, world_analyze
 from .inference import VoiceConverter
 from .metrics import PairScores, score_pair, summarize
@@ -43,7 +43,7 @@ class EvalConfig:
 
     use_wer: bool = True
     use_dnsmos: bool = True
-    use_speaker: bool = False
+    use_speaker: bool = True
     speaker_encoder: str | None = None
     keep_audio: bool = False
 
@@ -76,6 +76,8 @@ class Evaluation:
     utterances: list[UtteranceResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     sr: int = 16_000
+    reference_embeddings: dict[str, np.ndarray] = field(default_factory=dict)  # "source"/"target": (n, emb_dim)
+    stems: list[str] = field(default_factory=list)
 
 
 def convert_offline(converter: VoiceConverter, y: np.ndarray, sr: int) -> tuple[np.ndarray, int]:
@@ -96,6 +98,7 @@ def evaluate_converters(
     on_progress: Callable[[str, int, int], None] | None = None,
     cfg: EvalConfig = EvalConfig(),
     details: Evaluation | None = None,
+    stems: Sequence[str] | None = None,
 ) -> list[dict[str, float | str]]:
     """Score each converter on the parallel files of two folders.
 
@@ -112,6 +115,8 @@ def evaluate_converters(
         Which extra measures to compute.
     details : Evaluation, optional
         Filled with per-utterance records and notes (for reports and the app).
+    stems : sequence of str, optional
+        Only these file stems (e.g. a corpus's test sentences); all pairs by default.
 
     Returns
     -------
@@ -124,8 +129,14 @@ def evaluate_converters(
     """
     details = details if details is not None else Evaluation(rows=[])
     pairs = pair_files(source_dir, target_dir, min_pairs=1)
+    if stems is not None:
+        pairs = [p for p in pairs if Path(p[0]).stem in set(stems)]
+        if not pairs:
+            raise DataError(f"None of the stems {list(stems)[:5]} pairs a file in {source_dir} and {target_dir}; "
+                            "pick utterances both folders have.")
     fcfg = converters[0].feature_cfg
     details.sr = fcfg.sr
+    details.stems = [Path(src).stem for src, _ in pairs]
     targets = []
     for _, tgt in pairs:
         y, _ = load_audio(tgt, sr=fcfg.sr)
@@ -142,11 +153,15 @@ def evaluate_converters(
                                  "beside the source or target file); they are left out of the WER (NaN if all).")
     encoder = centroids = None
     if cfg.use_speaker:
-        from .speaker import load_speaker_encoder, voice_centroid
+        from .speaker import load_speaker_encoder
 
         encoder = load_speaker_encoder(cfg.speaker_encoder)
-        centroids = {side: voice_centroid(encoder, [load_audio(p[j], sr=encoder.sr)[0] for p in pairs], encoder.sr)
-                     for j, side in enumerate(("source", "target"))}
+        centroids = {}
+        for j, side in enumerate(("source", "target")):
+            embs = encoder.embed_many([load_audio(p[j], sr=encoder.sr)[0] for p in pairs], encoder.sr)
+            details.reference_embeddings[side] = embs
+            c = embs.mean(axis=0)
+            centroids[side] = c / max(float(np.linalg.norm(c)), 1e-12)
     rows = []
     total = len(converters) * len(pairs)
     for k, conv in enumerate(converters):

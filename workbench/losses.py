@@ -20,3 +20,31 @@ def lsgan_generator_loss(fake_logits):
     """Least-squares GAN loss of the generator: make generated frames look real (-> 1)."""
     return 0.5 * ops.mean(ops.square(fake_logits - 1.0))
 
+
+
+def ge2e_loss(embeddings, w, b):
+    """Generalized end-to-end (softmax) loss of Wan et al. (2018) for speaker embeddings.
+
+    Parameters
+    ----------
+    embeddings : tensor, shape (n_speakers, n_utterances, emb_dim)
+        Unit-length embeddings, ``n_utterances >= 2`` per speaker.
+    w, b : scalar tensors
+        Learned scale (kept positive by the caller) and offset of the cosine similarities.
+
+    Returns
+    -------
+    scalar tensor
+        Mean over utterances of ``-S[j,i,j] + log sum_k exp(S[j,i,k])``, where
+        ``S[j,i,k] = w cos(e_ji, c_k) + b`` and the own speaker's centroid ``c_j`` leaves ``e_ji`` out.
+    """
+    n_spk, n_utt = embeddings.shape[0], embeddings.shape[1]
+    centroids = ops.normalize(ops.mean(embeddings, axis=1), axis=-1)  # (N, D)
+    own = (ops.sum(embeddings, axis=1, keepdims=True) - embeddings) / float(n_utt - 1)  # leave-one-out, (N, M, D)
+    own = ops.normalize(own, axis=-1)
+    sim = ops.einsum("nmd,kd->nmk", embeddings, centroids)  # (N, M, N)
+    self_sim = ops.sum(embeddings * own, axis=-1)  # (N, M)
+    mask = ops.expand_dims(ops.eye(n_spk), 1)  # (N, 1, N): 1 where k is the utterance's own speaker
+    sim = sim * (1.0 - mask) + ops.expand_dims(self_sim, -1) * mask
+    logits = w * sim + b
+    return ops.mean(ops.logsumexp(logits, axis=-1) - ops.sum(logits * mask, axis=-1))
