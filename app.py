@@ -12,6 +12,7 @@ PAGES = [
     st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("app_pages/explore.py", title="Explore", icon=":material/insights:", url_path="explore"),
     st.Page("app_pages/live.py", title="Live", icon=":material/mic:", url_path="live"),
+    st.Page("app_pages/pipeline.py", title="Pipeline", icon=":material/account_tree:", url_path="pipeline"),
 ]
 
 with st.sidebar:
