@@ -18,6 +18,7 @@ PAGES = [
     st.Page("app_pages/live.py", title="Live", icon=":material/mic:", url_path="live"),
     st.Page("app_pages/evaluate.py", title="Evaluate", icon=":material/leaderboard:", url_path="evaluate"),
     st.Page("app_pages/speakers.py", title="Speakers", icon=":material/groups:", url_path="speakers"),
+    st.Page("app_pages/pipeline.py", title="Pipeline", icon=":material/account_tree:", url_path="pipeline"),
 ]
 
 with st.sidebar:

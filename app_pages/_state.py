@@ -34,6 +34,16 @@ EXPLORE_F_RANGE = "explore_f_range"
 EXPLORE_F0_METHOD = "explore_f0_method"
 EXPLORE_TAB = "explore_tab"
 
+# --- session-state / widget keys: Pipeline page and the "Say it in this voice" section (_say.py)
+PIPELINE_SOURCE = "pipeline_source"
+PIPELINE_VOICE = "pipeline_voice"
+PIPELINE_UTT = "pipeline_utt"
+PIPELINE_UPLOAD = "pipeline_upload"
+PIPELINE_RECORD = "pipeline_record"
+PIPELINE_DIRECT = "pipeline_direct"
+PIPELINE_RESULT = "pipeline_result"
+SAY_TEXT = "say_text"
+
 # --- session-state / widget keys: Live page
 LIVE_SESSION = "live_session"  # this session's LiveSession: its own StreamingConverter and counters
 LIVE_WEBRTC = "live_webrtc"  # key of the webrtc_streamer component (its context lives under it)

@@ -2,10 +2,10 @@
 
 Usage::
 
-    nice -n 10 .venv/bin/python scripts/train_say_voice.py [--out DIR] [--tts-voice awb]
+    nice -n 10 .venv/bin/python scripts/train_say_voice.py [--out DIR] [--tts-voice rms]
 
 The ``slt`` training split (s001-s040, recordings + transcripts) is the target; the same transcripts are
-spoken by flite ``awb`` (espeak-ng ``en-us`` when flite is missing) and a 2-layer LSTM (96 units, 4-frame
+spoken by flite ``rms`` (espeak-ng ``en-us`` when flite is missing) and a 2-layer LSTM (96 units, 4-frame
 lookahead, seed 1, as the other shipped bundles) learns TTS -> slt with ``workbench.speech.voice.train_voice``.
 ``scripts/measure_text_path.py`` measures it on the test split.
 """
@@ -44,7 +44,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=str(ROOT / "workbench" / "pretrained" / "say-slt"))
     ap.add_argument("--target", default="slt")
-    ap.add_argument("--tts-voice", default="awb", help="flite voice (ignored without flite)")
+    ap.add_argument("--tts-voice", default="rms", help="flite voice (ignored without flite)")
     args = ap.parse_args()
     tts = TtsConfig(engine="flite", voice=args.tts_voice) if flite_available() else TtsConfig()
     with tempfile.TemporaryDirectory() as tmp:

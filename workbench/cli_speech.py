@@ -27,7 +27,7 @@ def cmd_train_voice(args: argparse.Namespace) -> int:
     tts = default_tts()
     if args.engine or args.voice:
         engine = args.engine or tts.engine
-        tts = TtsConfig(engine=engine, voice=args.voice or ("awb" if engine == "flite" else "en-us"))
+        tts = TtsConfig(engine=engine, voice=args.voice or ("rms" if engine == "flite" else "en-us"))
     overrides = {"model": args.model, "seed": args.seed}
     if args.epochs is not None:
         overrides["epochs"] = args.epochs
@@ -93,7 +93,7 @@ def register(sub) -> None:
     t.add_argument("--target", required=True, help="folder of target recordings with same-name .txt transcripts")
     t.add_argument("--out", required=True, help="bundle folder to write")
     t.add_argument("--engine", choices=("espeak-ng", "flite"), help="TTS engine (default: flite if installed)")
-    t.add_argument("--voice", help="TTS voice (default: flite awb, or espeak-ng en-us)")
+    t.add_argument("--voice", help="TTS voice (default: flite rms, or espeak-ng en-us)")
     t.add_argument("--model", choices=("lstm", "gmm"), default="lstm")
     t.add_argument("--epochs", type=int, default=None, help="maximum epochs (early stopping may end sooner)")
     t.add_argument("--seed", type=int, default=0)

@@ -97,6 +97,50 @@ def run_cascade(y: np.ndarray, sr: int, speaker: VoiceSpeaker, *, asr: AsrConfig
     return CascadeResult(transcript, sentences, tts_y, out, out_sr, len(y) / sr, timings)
 
 
+@dataclass
+class PipelineRun:
+    """The whole seed pipeline on one recording: the cascade plus the preprocessing and features it starts from.
+
+    ``mel`` is for display (the recogniser computes its own MFCCs); ``timings`` covers every stage, in order.
+    """
+
+    y: np.ndarray
+    sr: int
+    mel: np.ndarray
+    cascade: CascadeResult
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def run_pipeline(y: np.ndarray, sr: int, speaker: VoiceSpeaker, *, asr: AsrConfig = AsrConfig()) -> PipelineRun:
+    """Preprocess (resample to the bundle's rate, loudness to -23 dBFS), compute a mel spectrogram, then run
+    the cascade on the preprocessed audio.
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n_samples,), float32
+        The captured recording.
+    sr : int
+        Its rate in Hz.
+
+    Returns
+    -------
+    PipelineRun
+        With ``timings`` for ``preprocessing``, ``features`` and every cascade stage (seconds).
+    """
+    from ..audio import normalize_loudness
+    from ..features import mel_spectrogram
+
+    validate_audio(y, sr, name="speech for the pipeline")
+    cfg = speaker.converter.feature_cfg
+    t0 = time.perf_counter()
+    x = normalize_loudness(resample(y, orig_sr=sr, target_sr=cfg.sr) if sr != cfg.sr else y, target_dbfs=-23.0)
+    t1 = time.perf_counter()
+    mel = mel_spectrogram(x, cfg=cfg)
+    t2 = time.perf_counter()
+    casc = run_cascade(x, cfg.sr, speaker, asr=asr)
+    return PipelineRun(x, cfg.sr, mel, casc, {"preprocessing": t1 - t0, "features": t2 - t1, **casc.timings})
+
+
 # ---------------------------------------------------------------------------------------------- race
 @dataclass
 class RouteResult:
@@ -164,6 +208,7 @@ def race(
     reference_text: str | None = None,
     target: tuple[np.ndarray, int] | None = None,
     similarity: SimilarityFn | None = None,
+    cascade: CascadeResult | None = None,
 ) -> list[RouteResult]:
     """Direct conversion against the cascade on the same input, scored alike.
 
@@ -183,6 +228,8 @@ def race(
         The target speaker's recording of the same sentence; without it MCD and similarity are NaN.
     similarity : callable, optional
         ``similarity(y, sr, ref_y, ref_sr)`` from a speaker encoder; without it similarity is NaN.
+    cascade : CascadeResult, optional
+        A cascade already run on this input (``run_pipeline``'s), reused instead of running it again.
 
     Returns
     -------
@@ -195,7 +242,7 @@ def race(
     direct_s = time.perf_counter() - t0
     rows = [RouteResult("direct", f"voice → voice ({direct.description})", out, out_sr, direct_s, len(y) / sr,
                         timings={"conversion": direct_s})]
-    casc = run_cascade(y, sr, speaker)
+    casc = cascade if cascade is not None else run_cascade(y, sr, speaker)
     rows.append(RouteResult("cascade", f"voice → text → voice ({speaker.description})", casc.y, casc.sr,
                             casc.total_s, casc.input_s, timings=casc.timings))
     return [score_route(r, reference_text=reference_text, target=target, similarity=similarity) for r in rows]

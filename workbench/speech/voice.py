@@ -33,10 +33,14 @@ MIN_TRANSCRIBED = 3
 
 
 def default_tts() -> TtsConfig:
-    """The TTS voice ``train_voice`` uses by default: flite ``awb`` when flite is installed (PocketSphinx
+    """The TTS voice ``train_voice`` uses by default: flite ``rms`` when flite is installed (PocketSphinx
     recognises it well), else espeak-ng ``en-us`` (always available, but formant speech is harder to
-    convert and to recognise)."""
-    return TtsConfig(engine="flite", voice="awb") if flite_available() else TtsConfig()
+    convert and to recognise).
+
+    On the slt test sentences flite ``rms`` beat ``awb`` as the source voice: TTS WER 0.16 vs 0.30, converted
+    (``say``) WER 0.49 vs 0.50, MCD to slt's recordings 4.81 vs 5.11 dB (same training recipe).
+    """
+    return TtsConfig(engine="flite", voice="rms") if flite_available() else TtsConfig()
 
 
 def read_transcripts(folder: str | os.PathLike) -> dict[str, str]:
