@@ -57,9 +57,9 @@ if data is not None:
 def convert() -> None:
     try:
         with st.spinner("Loading the model and converting (the first time loads TensorFlow, a few seconds)…"):
-            y, sr = _state.load_clip(data, name, FeatureConfig().sr)
+            y, _ = _state.load_clip(data, name, FeatureConfig().sr)
             converter = _state.load_converter(str(model.path), model.created)
-            y_out, sr_out = converter.convert(y, sr)
+            y_out, sr_out = converter.convert(y, FeatureConfig().sr)
             out = store.save_output(y_out, sr_out, model=model.slug, source=name, extra={"target_voice": target})
         st.session_state[_state.CLONE_RESULT] = {"output": str(out.path), "input": name, "input_bytes": data, "utt": utt,
                                                  "model": model.slug, "target": target}

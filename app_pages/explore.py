@@ -16,26 +16,44 @@ st.title("Explore a voice")
 st.caption("Pick a sample sentence or upload a clip, then see its waveform, spectra, pitch and the WORLD "
            "vocoder's view of it. Change the analysis settings to see what each one does.")
 
-# --- source: a sample utterance, or an upload (which wins when present)
+# --- source: a sample utterance or one of the person's own clips, or an upload (which wins when present)
 rows = _state.sample_rows()
+store = _state.store()
+own = {v.slug: v for v in store.list_voices(include_samples=False) if v.n_clips}
+
+
+def pick_clip(keys: tuple[str, str], *, disabled: bool = False, suffix: str = "") -> tuple[bytes, str] | None:
+    """Voice and sentence pickers over the sample corpus and the person's own voices; returns (bytes, name)."""
+    voices = sorted({r["voice"] for r in rows}) + list(own)
+    if not voices:
+        return None
+    c1, c2 = st.columns(2)
+    voice = c1.selectbox(f"Voice{suffix}", voices, key=keys[0], disabled=disabled,
+                         format_func=lambda v: own[v].label if v in own else v)
+    if voice in own:
+        clips = {c.stem: c for c in store.clips(voice)}
+        texts, paths = {k: c.text for k, c in clips.items()}, {k: c.path for k, c in clips.items()}
+    else:
+        texts = {r["utt_id"]: r["text"] for r in rows if r["voice"] == voice}
+        paths = {u: _state.sample_path(voice, u) for u in texts}
+    utt_id = c2.selectbox(f"Sentence{suffix}", list(texts), format_func=lambda u: f"{u} · {texts[u]}", key=keys[1],
+                          disabled=disabled)
+    return _state.read_bytes(str(paths[utt_id])), f"{voice}/{paths[utt_id].name}"
+
+
 pick, upload = st.columns(2)
 with upload:
     uploaded = st.file_uploader("…or upload a clip", type=["wav", "flac", "ogg", "mp3"], key=_state.EXPLORE_UPLOAD)
 with pick:
-    if rows:
-        voices = sorted({r["voice"] for r in rows})
-        voice = st.selectbox("Voice", voices, key=_state.EXPLORE_VOICE, disabled=uploaded is not None)
-        texts = {r["utt_id"]: r["text"] for r in rows if r["voice"] == voice}
-        utt_id = st.selectbox("Sentence", list(texts), format_func=lambda u: f"{u} · {texts[u]}",
-                              key=_state.EXPLORE_UTT, disabled=uploaded is not None)
-    else:
+    chosen = pick_clip((_state.EXPLORE_VOICE, _state.EXPLORE_UTT), disabled=uploaded is not None)
+    if chosen is None:
         st.info(f"No sample corpus found in `{_state.sample_dir().name}/` yet (see its README to generate it). "
                 "Upload a WAV, FLAC, OGG or MP3 clip to explore it.")
 
 if uploaded is not None:
     data, name = uploaded.getvalue(), uploaded.name
-elif rows:
-    data, name = _state.read_bytes(str(_state.sample_path(voice, utt_id))), f"{voice}/{utt_id}.flac"
+elif chosen is not None:
+    data, name = chosen
 else:
     st.stop()
 
@@ -96,3 +114,21 @@ for tab, make in zip(tabs, figures.values(), strict=True):
         with tab:
             for fig in make():
                 st.plotly_chart(fig, theme=None, config={"displaylogo": False})
+
+# --- side by side: the same analysis of a second clip (another voice reading the same sentence, say)
+st.divider()
+if st.toggle("Compare with a second clip", key=_state.EXPLORE_COMPARE):
+    other = pick_clip((_state.EXPLORE_VOICE_B, _state.EXPLORE_UTT_B), suffix=" (second clip)")
+    if other is not None:
+        try:
+            pairs = [(name, y, feats), (other[1], *_state.analyse_clip(other[0], other[1], cfg))]
+        except WorkbenchError as err:
+            st.error(str(err))
+            st.stop()
+        st.table([{"clip": n, **{k: f"{v:.1f}" for k, v in summarize_clip(yy, ff, cfg=cfg).items()}} for n, yy, ff in pairs],
+                 hide_index=True)
+        for i, (col, (n, yy, ff)) in enumerate(zip(st.columns(2), pairs)):
+            with col:
+                st.audio(yy, sample_rate=cfg.sr)
+                st.plotly_chart(plots.spectrogram_figure(ff.stft_db, cfg, ff.f0_hz, ff.voiced, max_hz=4000,
+                                                         title=f"{n}: spectrogram and F0"), theme=None, key=f"cmp_{i}")

@@ -40,6 +40,7 @@ TRAINING_LOG = "training_log.json"
 METRICS_FILE = "metrics.json"
 CONSENT_AUDIO = "consent.wav"  # the owner reading the consent statement; never a training clip
 MAX_SLUG = 48
+_FILE_MODE = 0o644  # mkstemp creates 0600 files; stored files are ordinary readable ones
 
 
 class StoreError(WorkbenchError, ValueError):
@@ -83,6 +84,7 @@ def write_json(path: Path, data: Any) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
+        os.chmod(tmp, _FILE_MODE)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(data, fh, indent=2, ensure_ascii=False, allow_nan=True)
             fh.write("\n")
@@ -96,6 +98,7 @@ def write_json(path: Path, data: Any) -> Path:
 def _write_text(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
+        os.chmod(tmp, _FILE_MODE)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(tmp, path)

@@ -1,0 +1,209 @@
+"""AppTest of the Voices, Preprocess, Train and Clone pages on a small sample corpus and an empty data store."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import ROOT
+from streamlit.testing.v1 import AppTest
+
+from app_pages import _state
+
+TIMEOUT = 120
+TRAIN, TEST = [f"s{i:03d}" for i in range(1, 9)], ["s041", "s042"]
+
+
+def page(name: str) -> str:
+    return str(ROOT / "app_pages" / f"{name}.py")
+
+
+@pytest.fixture
+def corpus(tmp_path, monkeypatch):
+    """awb and slt reading 8 training and 2 test sentences (linked from sample_audio/); an empty data store."""
+    folder = tmp_path / "corpus"
+    rows = [r for r in csv.DictReader(open(ROOT / "sample_audio" / "manifest.csv"))
+            if r["voice"] in ("awb", "slt") and r["utt_id"] in TRAIN + TEST]
+    for voice in ("awb", "slt"):
+        (folder / voice).mkdir(parents=True)
+        for utt in TRAIN + TEST:
+            for ext in (".flac", ".txt"):
+                os.symlink(ROOT / "sample_audio" / voice / f"{utt}{ext}", folder / voice / f"{utt}{ext}")
+    os.symlink(ROOT / "sample_audio" / "slt" / "consent.json", folder / "slt" / "consent.json")  # awb: none
+    with open(folder / "manifest.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    monkeypatch.setenv(_state.SAMPLE_DIR_ENV, str(folder))
+    monkeypatch.setenv("WORKBENCH_DATA", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
+def take(voice="awb", utt="s001", sr=16_000) -> bytes:
+    """A 'microphone recording': a sample sentence as 16 kHz WAV bytes, as st.audio_input sends it."""
+    y, file_sr = sf.read(ROOT / "sample_audio" / voice / f"{utt}.flac", dtype="float32")
+    buf = io.BytesIO()
+    sf.write(buf, y, file_sr, format="WAV", subtype="PCM_16")
+    return buf.getvalue()
+
+
+def texts(at) -> str:
+    return " ".join(m.value for m in at.markdown)
+
+
+def button(at, label):
+    return next(b for b in at.button if b.label == label)
+
+
+# ---------------------------------------------------------------------------------------------- all pages
+def test_every_page_renders_through_the_app(corpus):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception, at.exception
+    for name in ("voices", "explore", "preprocess", "train", "clone"):
+        at.switch_page(f"app_pages/{name}.py").run()
+        assert not at.exception, (name, at.exception)
+        assert not at.error, (name, [e.value for e in at.error])
+
+
+def test_home_links_the_pipeline_and_start_here(corpus):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert [s.value for s in at.subheader][:2] == ["Start here", "The pipeline"]
+    table = texts(at)
+    for stage in ("Capture", "Preprocessing", "Features", "Recognition", "Synthesis", "Cloned output"):
+        assert stage in table
+    assert "capture -> pre -> feat" in at.get("graphviz_chart")[0].proto.spec
+
+
+# ------------------------------------------------------------------------------------------------- voices
+def test_voices_name_then_recorder_then_save_lands_in_store(corpus):
+    at = AppTest.from_file(page("voices"), default_timeout=TIMEOUT).run()
+    assert not at.exception and not at.audio_input  # nothing to record before a name
+    at.text_input(key=_state.VOICES_NAME).input("Flow Tester").run()
+    assert not at.exception
+    assert "**1 / 10**" in texts(at) and "A brown fox" in texts(at)  # the first prompt, right away
+    (rec,) = at.audio_input
+    rec.upload("take.wav", take()).run()
+    assert any("Good take" in s.value for s in at.success)  # the coach judged the take
+    button(at, "Save recording").click().run()
+    assert not at.exception
+    clip = corpus / "voices" / "flow-tester" / "s001.wav"
+    assert clip.is_file() and sf.info(clip).duration > 1.0
+    assert (clip.with_suffix(".txt")).read_text().startswith("A brown fox")
+    assert json.loads((clip.parent / "voice.json").read_text())["name"] == "Flow Tester"
+    assert "**2 / 10**" in texts(at)  # moved on to the next prompt
+    button(at, "Skip this sentence").click().run()
+    assert "**3 / 10**" in texts(at)
+    button(at, "Back to the previous sentence (re-record)").click().run()
+    assert "**2 / 10**" in texts(at)
+
+
+def test_voices_consent_is_recorded_and_stored(corpus):
+    from workbench.store import Store
+
+    store = Store(corpus, sample_dir=corpus.parent / "corpus")
+    store.save_clip(store.create_voice("Mine").slug, "s001", np.sin(np.arange(16000) / 9).astype(np.float32) * 0.3, 16_000)
+    at = AppTest.from_file(page("voices"), default_timeout=TIMEOUT).run()
+    assert at.selectbox(key=_state.VOICES_PICK).value == "mine"  # own voices come first
+    assert "no consent record yet" in texts(at)
+    at.audio_input(key=f"{_state.VOICES_CONSENT_REC}_mine").upload("consent.wav", take("slt", "s002")).run()
+    at.text_input(key="consent_name_mine").input("Mina Example").run()
+    at.checkbox(key="consent_ok_mine").check().run()
+    button(at, "Save consent").click().run()
+    assert not at.exception
+    record = json.loads((corpus / "voices" / "mine" / "consent.json").read_text())
+    assert record["speaker"] == "Mina Example" and record["consent"] is True
+    assert record["date"] in record["statement"]
+
+
+def test_voices_sample_voice_shows_coach_and_histogram(corpus):
+    at = AppTest.from_file(page("voices"), default_timeout=TIMEOUT).run()
+    assert at.selectbox(key=_state.VOICES_PICK).value == "awb"
+    assert any("ready to train" in s.value or "so far" in w.value for s in at.success for w in at.warning) or at.success
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert titles and titles[0].startswith("F0 range of awb")
+
+
+# --------------------------------------------------------------------------------------------- preprocess
+def test_preprocess_scores_noisy_and_processed(corpus):
+    at = AppTest.from_file(page("preprocess"), default_timeout=TIMEOUT).run()
+    assert not at.exception and not at.error
+    rows = at.table[0].value
+    assert list(rows["signal"]) == ["noisy", "processed"]
+    assert float(rows["STOI (0–1)"].iloc[1]) > 0.5
+    at.slider(key=_state.PRE_SNR).set_value(40).run()  # nearly clean: the noisy signal scores higher
+    assert float(at.table[0].value["PESQ (1–4.64)"].iloc[0]) > float(rows["PESQ (1–4.64)"].iloc[0])
+
+
+# -------------------------------------------------------------------------------------------------- train
+def test_train_defaults_and_consent_refusal(corpus):
+    at = AppTest.from_file(page("train"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert at.selectbox(key=_state.TRAIN_SOURCE).value == "awb" and at.selectbox(key=_state.TRAIN_TARGET).value == "slt"
+    assert at.number_input(key=_state.TRAIN_EPOCHS).label == "Epochs"
+    at.selectbox(key=_state.TRAIN_SOURCE).set_value("slt").run()
+    at.selectbox(key=_state.TRAIN_TARGET).set_value("awb").run()
+    button(at, "Start training").click().run()
+    assert not at.exception
+    assert "no consent record" in at.error[0].value and "Voices" in at.error[0].value
+    assert _state.TRAIN_JOB not in at.session_state
+
+
+@pytest.mark.slow
+def test_train_one_epoch_bundle_appears(corpus):
+    at = AppTest.from_file(page("train"), default_timeout=TIMEOUT).run()
+    at.number_input(key=_state.TRAIN_EPOCHS).set_value(1).run()
+    button(at, "Start training").click().run()
+    assert not at.exception and not at.error
+    job = at.session_state[_state.TRAIN_JOB]
+    job.join(600)
+    at.run()
+    assert job.state == "done", job.error
+    bundle = corpus / "models" / "awb-to-slt" / "bundle.json"
+    assert bundle.is_file() and json.loads(bundle.read_text())["metrics"]["epochs_run"] == 1
+    assert any(e.label.startswith("awb-to-slt · LSTM awb → slt") for e in at.expander)
+    assert "identity" in list(at.table[0].value["system"])  # held-out metrics against the baselines
+    assert at.get("plotly_chart")  # the loss curves
+
+
+# -------------------------------------------------------------------------------------------------- clone
+@pytest.mark.slow
+def test_clone_converts_with_the_newest_model(corpus):
+    at = AppTest.from_file(page("clone"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    n_audio = len(at.get("audio"))
+    t0 = time.time()
+    button(at, "Convert").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    outputs = list((corpus / "outputs").glob("*.wav"))
+    assert len(outputs) == 1 and sf.info(outputs[0]).duration > 1.0
+    side = json.loads(outputs[0].with_suffix(".json").read_text())
+    assert side["model"] == at.selectbox(key=_state.CLONE_MODEL).value.slug and side["source"] == "awb/s041.flac"
+    assert len(at.get("audio")) >= n_audio + 2  # converted and target players
+    assert time.time() - t0 < 120
+
+
+# ------------------------------------------------------------------------------------------------ explore
+def test_explore_lists_own_voices_and_compares_two_clips(corpus):
+    from workbench.store import Store
+
+    store = Store(corpus, sample_dir=corpus.parent / "corpus")
+    y, sr = sf.read(ROOT / "sample_audio" / "slt" / "s003.flac", dtype="float32")
+    store.save_clip(store.create_voice("Mine").slug, "s003", y, sr, text="My take.")
+    at = AppTest.from_file(page("explore"), default_timeout=TIMEOUT).run()
+    assert at.selectbox(key=_state.EXPLORE_VOICE).options == ["awb", "slt", "Mine (yours, 1 clip)"]
+    at.selectbox(key=_state.EXPLORE_VOICE).set_value("mine").run()
+    assert not at.exception and "mine/s003.wav" in " ".join(c.value for c in at.caption)
+    at.toggle(key=_state.EXPLORE_COMPARE).set_value(True).run()
+    at.selectbox(key=_state.EXPLORE_VOICE_B).set_value("slt").run()
+    at.selectbox(key=_state.EXPLORE_UTT_B).set_value("s003").run()
+    assert not at.exception
+    table = at.table[-1].value
+    assert list(table["clip"]) == ["mine/s003.wav", "slt/s003.flac"]
+    assert table["median F0 (Hz)"].iloc[0] == table["median F0 (Hz)"].iloc[1]  # the same recording, twice
