@@ -247,11 +247,14 @@ def load_audio(
     return y, target
 
 
-def save_audio(path: str | os.PathLike, y: np.ndarray, sr: int, *, subtype: str | None = None) -> Path:
+def save_audio(path: str | os.PathLike, y: np.ndarray, sr: int, *, subtype: str | None = None,
+               metadata: dict[str, str] | None = None) -> Path:
     """Write audio atomically: to a temporary file beside ``path``, then rename.
 
     An interrupted write never leaves a half-written file, and a failed one never replaces an
     existing file. The format follows the extension (``.wav`` is 16-bit PCM, ``.flac``, ``.ogg``).
+    ``metadata`` maps soundfile's tag names (``title``, ``comment``, ``software``, ``date``, ...) to
+    text; WAV stores them in a LIST/INFO chunk, FLAC and Ogg as Vorbis comments.
     """
     path = Path(path)
     y = np.asarray(y, dtype=np.float32)
@@ -266,7 +269,12 @@ def save_audio(path: str | os.PathLike, y: np.ndarray, sr: int, *, subtype: str 
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            sf.write(fh, np.clip(y, -1.0, 1.0), sr, format=fmt, subtype=subtype)
+            with sf.SoundFile(fh, "w", samplerate=sr, channels=1, format=fmt, subtype=subtype) as out:
+                for tag, text in (metadata or {}).items():
+                    setattr(out, tag, text)
+                out.write(np.clip(y, -1.0, 1.0))
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
