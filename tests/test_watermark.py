@@ -110,12 +110,15 @@ def test_cost_in_mel_cepstral_distortion():
     assert abs(after - before) < 0.1
 
 
-def test_short_clips_are_reported_as_too_short():
+def test_short_clips():
     y, sr = _clip("awb")
     marked = embed_watermark(y, sr)
-    short = detect_watermark(marked[: int(1.0 * sr)], sr)
-    assert not short.detected and "too short" in short.reason and short.summary().startswith("no watermark")
-    assert detect_watermark(marked[: int(DEFAULT_WATERMARK.min_duration_s * sr)], sr).z > 0
+    assert detect_watermark(marked[: int(1.0 * sr)], sr).detected  # a found mark is valid at any length
+    assert detect_watermark(_noise_20db(marked[: 2 * sr], sr), sr).detected
+    short = detect_watermark(y[: int(1.0 * sr)], sr)
+    assert not short.detected and "not conclusive" in short.reason and short.summary().startswith("no watermark")
+    tiny = detect_watermark(marked[:1000], sr)
+    assert not tiny.detected and "too short" in tiny.reason
 
 
 def test_silence_and_tiny_inputs_are_not_detected():

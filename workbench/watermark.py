@@ -25,8 +25,21 @@ Robustness and cost are measured by ``scripts/watermark_report.py`` (all 300 sam
 ``tests/test_watermark.py`` (a subset): the mark survives gain changes, resampling to 16 kHz, white
 noise at 20 dB SNR and Ogg/Vorbis re-encoding. It does not survive cropping that moves the block
 grid, time stretching or pitch shifting, and it does not resist a deliberate attacker who knows the
-scheme. Clips shorter than ``min_duration_s`` (1.5 s) hold too few blocks to test reliably and are
-reported as too short.
+scheme.
+
+Short clips: a detection is valid at any length (the bound does not depend on it), but a clip shorter
+than ``min_duration_s`` = 2 s may carry a mark that is not found once noise is added: every marked
+sample clip cut to 0.75 s is detected as written, and with 20 dB SNR noise 52 % at 0.75 s, 75 % at 1 s,
+97 % at 1.5 s and 100 % from 2 s. ``detect_watermark`` says so in ``Detection.reason``.
+
+Measured on all 300 sample clips (``scripts/watermark_report.py``, strength -19 dB): untouched clips
+score z in [-2.4, 2.4] (0 false positives; the bound predicts a standard-normal-like spread); marked
+clips z >= 14.0 (median 18.1) as written and after gain, >= 13.6 after 44.1 -> 16 kHz resampling,
+>= 11.9 after Ogg/Vorbis, >= 6.3 (median 10.5) with white noise at 20 dB SNR: 100 % detected in every
+condition. Cost: the WORLD mel-cepstral distortion between marked and unmarked audio is 0.61 dB on
+average (max 1.02 dB) — above the 0.1 dB target; a mark weak enough for 0.1 dB would not survive 20 dB
+SNR noise on 3 s clips (detection and distortion both scale with the mark's amplitude). It changes the
+evaluation's MCD against another voice by -0.05 dB on average (max +0.14 dB).
 """
 
 from __future__ import annotations
@@ -63,7 +76,9 @@ class WatermarkConfig:
     z_threshold : float
         Detection threshold on ``z``; ``exp(-z_threshold^2 / 2)`` bounds the false-positive rate.
     min_duration_s : float
-        Shortest clip on which detection is attempted.
+        Shortest clip on which a negative result is conclusive: measured on the sample voices, every marked
+        clip of 0.75 s is detected as written, but under 20 dB SNR noise only 52 % at 0.75 s, 75 % at 1 s,
+        97 % at 1.5 s and 100 % at 2 s. A positive result is valid at any length.
     """
 
     key: str = "voice-cloning-workbench"
@@ -75,7 +90,7 @@ class WatermarkConfig:
     period_s: float = 4.096
     win_ms: float = 32.0
     z_threshold: float = 5.0
-    min_duration_s: float = 1.5
+    min_duration_s: float = 2.0
 
     def __post_init__(self) -> None:
         if not -60.0 <= self.strength_db < 0.0:
@@ -245,9 +260,8 @@ def detect_watermark(y: np.ndarray, sr: int, *, cfg: WatermarkConfig = DEFAULT_W
 
     y = np.asarray(y, dtype=np.float32)
     duration = y.size / sr if sr > 0 else 0.0
-    if y.ndim != 1 or duration < cfg.min_duration_s:
-        return Detection(False, 0.0, 0.0, 0, duration,
-                         f"the clip is shorter than {cfg.min_duration_s:.1f} s, too short to test reliably")
+    if y.ndim != 1 or duration < 2 * cfg.block_ms / 1000.0:
+        return Detection(False, 0.0, 0.0, 0, duration, "the clip is too short to hold a watermark")
     if not np.all(np.isfinite(y)):
         return Detection(False, 0.0, 0.0, 0, duration, "the audio holds NaN or infinite samples")
     if sr != DETECT_SR:
@@ -276,4 +290,8 @@ def detect_watermark(y: np.ndarray, sr: int, *, cfg: WatermarkConfig = DEFAULT_W
     norm = float(np.sqrt(np.sum(sums**2)))
     z = float(np.sum(signs * sums) / norm) if norm > 0 else 0.0
     confidence = float(1.0 - np.exp(-z * z / 2.0)) if z > 0 else 0.0
-    return Detection(z >= cfg.z_threshold, z, confidence, int(np.count_nonzero(sums)), duration)
+    detected = z >= cfg.z_threshold
+    reason = ""
+    if not detected and duration < cfg.min_duration_s:  # a found mark is valid at any length (the bound holds)
+        reason = f"the clip is shorter than {cfg.min_duration_s:.1f} s, so a missing mark is not conclusive"
+    return Detection(detected, z, confidence, int(np.count_nonzero(sums)), duration, reason)
