@@ -219,11 +219,13 @@ def test_failed_save_keeps_existing_file(tmp_path, sr, speech, monkeypatch):
     audio.save_audio(path, speech, sr)
     before = path.read_bytes()
 
-    def broken_write(fh, *args, **kwargs):
-        fh.write(b"RIFF partial")
+    real_write = audio.sf.SoundFile.write
+
+    def broken_write(self, data):
+        real_write(self, data[: len(data) // 2])  # half the file reaches the disk, then the disk is full
         raise OSError("disk full")
 
-    monkeypatch.setattr(audio.sf, "write", broken_write)
+    monkeypatch.setattr(audio.sf.SoundFile, "write", broken_write)
     with pytest.raises(OSError, match="disk full"):
         audio.save_audio(path, synth_speech(sr, f0_hz=220.0), sr)
     assert path.read_bytes() == before

@@ -149,8 +149,58 @@ def validate_audio(y: np.ndarray, sr: int, *, cfg: AudioConfig = DEFAULT_AUDIO, 
         )
 
 
-def _read(source: str | os.PathLike | bytes | BinaryIO, name: str) -> tuple[np.ndarray, int]:
-    """Decode a file or bytes with soundfile, falling back to librosa/audioread (mp3 and more)."""
+def _wav_data_sizes(head: bytes, total: int) -> tuple[int, int] | None:
+    """``(declared, present)`` byte sizes of a RIFF/WAVE file's data chunk, or ``None`` when not a WAV.
+
+    ``head`` is the start of the file, ``total`` its length in bytes.
+    """
+    if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
+        return None
+    order = "<" if head[:4] == b"RIFF" else ">"
+    pos = 12
+    while pos + 8 <= len(head):
+        chunk, size = head[pos : pos + 4], int(np.frombuffer(head[pos + 4 : pos + 8], dtype=f"{order}u4")[0])
+        if chunk == b"data":
+            return size, max(total - pos - 8, 0)
+        pos += 8 + size + (size & 1)
+    return None
+
+
+def _check_wav_header(source: str | os.PathLike | BinaryIO, name: str) -> None:
+    """Refuse a WAV whose header promises much more audio than the file holds (truncated or lying sizes)."""
+    if isinstance(source, (str, os.PathLike)):
+        total = os.path.getsize(source)
+        with open(source, "rb") as fh:
+            head = fh.read(1 << 16)
+    else:
+        if not (hasattr(source, "seekable") and source.seekable()):
+            return
+        pos = source.tell()
+        head = source.read(1 << 16)
+        source.seek(0, os.SEEK_END)
+        total = source.tell()
+        source.seek(pos)
+    sizes = _wav_data_sizes(head, total)
+    if sizes is None:
+        return
+    declared, present = sizes
+    if declared in (0, 0xFFFFFFFF):  # streaming writers leave the size unknown: read what is there
+        return
+    if present < 0.5 * declared:
+        raise UnreadableAudioError(
+            f"{name} is truncated or its header is wrong: the header promises {declared} bytes of audio but the file "
+            f"holds {present}; export or copy the file again."
+        )
+    if present < declared:
+        warnings.warn(f"{name} is truncated: the header promises {declared} bytes of audio, the file holds {present}; "
+                      "using what is there.", AudioWarning, stacklevel=4)
+
+
+def _read(source: str | os.PathLike | bytes | BinaryIO, name: str, max_s: float | None = None) -> tuple[np.ndarray, int]:
+    """Decode a file or bytes with soundfile, falling back to librosa/audioread (mp3 and more).
+
+    ``max_s`` is a duration limit in seconds checked against the header before decoding.
+    """
     if isinstance(source, (bytes, bytearray)):
         if len(source) == 0:
             raise EmptyAudioError(f"{name} is an empty file (0 bytes); choose a recording with sound in it.")
@@ -163,10 +213,25 @@ def _read(source: str | os.PathLike | bytes | BinaryIO, name: str) -> tuple[np.n
             raise UnreadableAudioError(f"{name}: {str(path)!r} is a folder, not an audio file.")
         if path.stat().st_size == 0:
             raise EmptyAudioError(f"{name} is an empty file (0 bytes); choose a recording with sound in it.")
+    _check_wav_header(source, name)
     try:
-        data, sr = sf.read(source, dtype="float32", always_2d=True)
+        with sf.SoundFile(source) as f:
+            # the header's frame count is checked before anything is decoded: a 2-hour file is
+            # refused at once instead of being loaded whole
+            if max_s is not None and f.frames > max_s * f.samplerate:
+                raise TooLongAudioError(
+                    f"{name} is {f.frames / f.samplerate / 60:.1f} min long, over the {max_s / 60:.0f} min "
+                    "limit; cut it into shorter clips (e.g. sox in.wav out.wav trim 0 300)."
+                )
+            data = f.read(dtype="float32", always_2d=True)
+            sr = f.samplerate
+        if data.shape[0] == 0 and f.frames > 0:
+            raise UnreadableAudioError(f"{name}: the header promises {f.frames} samples but the file holds none; "
+                                       "the file is truncated — export it again.")
         return data, int(sr)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as err:
+        if isinstance(err, AudioError):
+            raise
         first_error = err
     if hasattr(source, "seek"):
         source.seek(0)
@@ -175,7 +240,11 @@ def _read(source: str | os.PathLike | bytes | BinaryIO, name: str) -> tuple[np.n
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            y, sr = librosa.load(source, sr=None, mono=False)
+            if isinstance(source, (str, os.PathLike)):
+                with open(source, "rb") as fh:  # closed here even when decoding fails
+                    y, sr = librosa.load(fh, sr=None, mono=False)
+            else:
+                y, sr = librosa.load(source, sr=None, mono=False)
         y = np.asarray(y, dtype=np.float32)
         return (y.T if y.ndim == 2 else y[:, None]), int(sr)
     except Exception as err:  # noqa: BLE001 - any decoder failure means "not readable audio"
@@ -184,6 +253,45 @@ def _read(source: str | os.PathLike | bytes | BinaryIO, name: str) -> tuple[np.n
             f"{name} could not be read as audio ({type(first_error).__name__}: {detail}); "
             f"use a WAV, FLAC, OGG or MP3 file."
         ) from err
+
+
+def _mix_check(data: np.ndarray, mono: np.ndarray, *, channels_first: bool | None, name: str) -> np.ndarray:
+    """When the channels cancel in the mix (one is polarity-inverted), use the loudest channel instead."""
+    data = np.asarray(data)
+    if data.ndim != 2 or min(data.shape) < 2 or mono.size == 0 or data.dtype.kind not in "fiu":
+        return mono
+    if channels_first is None:
+        channels_first = data.shape[0] < data.shape[1]
+    chans = data if channels_first else data.T
+    levels = [dbfs(to_mono(c)) for c in chans]
+    best = int(np.argmax(levels))
+    if np.isfinite(levels[best]) and dbfs(mono) < levels[best] - 30.0:
+        warnings.warn(
+            f"{name}: its {len(chans)} channels cancel each other when mixed to mono (one is polarity-inverted); "
+            f"using channel {best + 1} alone.",
+            AudioWarning,
+            stacklevel=3,
+        )
+        return to_mono(chans[best])
+    return mono
+
+
+def _remove_dc(y: np.ndarray, *, name: str, silence_dbfs: float) -> np.ndarray:
+    """Subtract a DC offset (a constant shift of the waveform), warning when it is large."""
+    if y.size == 0 or not np.all(np.isfinite(y)):
+        return y
+    offset = float(np.mean(y, dtype=np.float64))
+    if abs(offset) < 1e-4:
+        return y
+    if dbfs(y - offset) < silence_dbfs:
+        raise SilentAudioError(
+            f"{name} holds only a constant DC offset ({offset:+.3f} of full scale) and no sound; check the "
+            "microphone or choose a clip with speech."
+        )
+    if abs(offset) > 0.01:
+        warnings.warn(f"{name}: removed a DC offset of {offset:+.3f} (full scale = 1); check the recording chain.",
+                      AudioWarning, stacklevel=3)
+    return (y - offset).astype(np.float32)
 
 
 def load_audio(
@@ -229,14 +337,18 @@ def load_audio(
         data, file_sr = source, int(orig_sr)
     else:
         label = name or (Path(source).name if isinstance(source, (str, os.PathLike)) else "uploaded audio")
-        data, file_sr = _read(source, label)
-        if data.shape[0] > cfg.max_duration_s * file_sr * 1.01:
+        data, file_sr = _read(source, label, max_s=cfg.max_duration_s * 1.01)
+        if data.shape[0] > cfg.max_duration_s * file_sr * 1.01:  # decoders without a frame count (mp3)
             raise TooLongAudioError(
                 f"{label} is {data.shape[0] / file_sr / 60:.1f} min long, over the "
                 f"{cfg.max_duration_s / 60:.0f} min limit; cut it into shorter clips."
             )
     # decoded files are (n_samples, n_channels), even with 0 samples; arrays get to_mono's guess
-    y = to_mono(data, channels_first=None if isinstance(source, np.ndarray) else False)
+    channels_first = None if isinstance(source, np.ndarray) else False
+    y = to_mono(data, channels_first=channels_first)
+    y = _mix_check(data, y, channels_first=channels_first, name=label)
+    if y.size >= cfg.min_duration_s * file_sr:  # too-short clips get their own message below
+        y = _remove_dc(y, name=label, silence_dbfs=cfg.silence_dbfs)
     if y.size and not np.all(np.isfinite(y)):
         validate_audio(y, file_sr, cfg=cfg, name=label)  # raises NonFiniteAudioError before resampling
     target = file_sr if sr is None else int(sr)
@@ -247,11 +359,14 @@ def load_audio(
     return y, target
 
 
-def save_audio(path: str | os.PathLike, y: np.ndarray, sr: int, *, subtype: str | None = None) -> Path:
+def save_audio(path: str | os.PathLike, y: np.ndarray, sr: int, *, subtype: str | None = None,
+               metadata: dict[str, str] | None = None) -> Path:
     """Write audio atomically: to a temporary file beside ``path``, then rename.
 
     An interrupted write never leaves a half-written file, and a failed one never replaces an
     existing file. The format follows the extension (``.wav`` is 16-bit PCM, ``.flac``, ``.ogg``).
+    ``metadata`` maps soundfile's tag names (``title``, ``comment``, ``software``, ``date``, ...) to
+    text; WAV stores them in a LIST/INFO chunk, FLAC and Ogg as Vorbis comments.
     """
     path = Path(path)
     y = np.asarray(y, dtype=np.float32)
@@ -266,7 +381,12 @@ def save_audio(path: str | os.PathLike, y: np.ndarray, sr: int, *, subtype: str 
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            sf.write(fh, np.clip(y, -1.0, 1.0), sr, format=fmt, subtype=subtype)
+            with sf.SoundFile(fh, "w", samplerate=sr, channels=1, format=fmt, subtype=subtype) as out:
+                for tag, text in (metadata or {}).items():
+                    setattr(out, tag, text)
+                out.write(np.clip(y, -1.0, 1.0))
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

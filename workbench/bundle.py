@@ -145,6 +145,12 @@ def read_meta(path: str | os.PathLike) -> BundleMeta:
         raise BundleError(f"{path.name}: bundle.json lacks or garbles a field ({err}); retrain the model.") from err
     if meta.kind not in KINDS:
         raise BundleError(f"{path.name}: unknown model kind {meta.kind!r}; expected one of {KINDS}.")
+    if len(meta.output_norm.mean) != meta.feature_cfg.mcep_order:
+        raise BundleError(
+            f"{path.name}: its statistics have {len(meta.output_norm.mean)} mel-cepstral coefficients but its feature "
+            f"config asks for mcep_order={meta.feature_cfg.mcep_order}; the bundle mixes incompatible feature "
+            "configs — retrain the model."
+        )
     return meta
 
 

@@ -13,8 +13,7 @@ import threading
 import warnings
 from pathlib import Path
 
-from . import cli_speech
-from . import cli_eval
+from . import cli_eval, cli_reliability, cli_speech
 from .errors import WorkbenchError
 
 EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 2, 1, 130
@@ -84,12 +83,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------------------ convert
 def cmd_convert(args: argparse.Namespace) -> int:
-    from .audio import load_audio, save_audio
+    from .audio import load_audio
     from .inference import VoiceConverter
+    from .provenance import check_output_path, save_generated
 
-    out = Path(args.output)
-    if out.suffix.lower() not in (".wav", ".flac", ".ogg"):
-        raise WorkbenchError(f"Output {out.name!r} must end in .wav, .flac or .ogg.")
+    out = check_output_path(args.output, inputs=(args.input,))
     y, sr = load_audio(args.input, sr=None)
     converter = VoiceConverter.load(args.model, pitch_ratio=2 ** (args.semitones / 12))
     if args.streaming:
@@ -98,7 +96,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
         y_out, sr_out = convert_streaming(converter, y, sr)
     else:
         y_out, sr_out = converter.convert(y, sr)
-    save_audio(out, y_out, sr_out)
+    out = save_generated(out, y_out, sr_out, model=str(args.model), source=str(args.input),
+                         target=(converter.meta.target_voice if converter.meta is not None else converter.name),
+                         inputs=(args.input,))
     print(f"wrote {out} ({len(y_out) / sr_out:.2f} s at {sr_out} Hz, model {converter.description})")
     return 0
 
@@ -184,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_evaluate)
     cli_speech.register(sub)
     cli_eval.register(sub)
+    cli_reliability.register(sub)
     return p
 
 
