@@ -1,0 +1,171 @@
+"""``workbench.live``: a Live session's pipeline, counters, recording, trace and stall recovery, without Streamlit.
+
+Settings, the model loader and the clock are injected; nothing here patches a module global.
+"""
+
+from __future__ import annotations
+
+import threading
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+from conftest import synth_speech
+
+from workbench.config import LiveConfig
+from workbench.live import EngineSpec, LiveSession, write_trace
+
+
+class Clock:
+    """A hand-driven monotonic clock."""
+
+    def __init__(self, t: float = 100.0):
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def webrtc_frames(y: np.ndarray, *, pts0: int = 0) -> list[av.AudioFrame]:
+    """``y`` at 48 kHz as WebRTC delivers it: packed s16 stereo frames of 960 samples."""
+    frames = []
+    for i in range(0, len(y) - 959, 960):
+        s = np.round(y[i:i + 960] * 32767).astype(np.int16)
+        f = av.AudioFrame.from_ndarray(np.repeat(s, 2)[None, :], format="s16", layout="stereo")
+        f.sample_rate, f.pts, f.time_base = 48_000, pts0 + i, Fraction(1, 48_000)
+        frames.append(f)
+    return frames
+
+
+def samples(frames: list[av.AudioFrame]) -> np.ndarray:
+    return np.concatenate([f.to_ndarray().reshape(-1, 2)[:, 0] for f in frames]).astype(np.float64) / 32767
+
+
+@pytest.fixture
+def speech48() -> np.ndarray:
+    return synth_speech(48_000, duration_s=0.6, f0_hz=120.0)
+
+
+def test_each_session_streams_through_its_own_converter(speech48):
+    """Two sessions, called from two threads at once, never hear each other's converter."""
+    dry, anon = LiveSession(), LiveSession()
+    dry.use(EngineSpec("passthrough"), mcadams=0.8, bypass=False)
+    anon.use(EngineSpec("anonymize"), mcadams=0.6, bypass=False)
+    frames = webrtc_frames(speech48)
+    out: dict[str, list] = {"dry": [], "anon": []}
+
+    def run(name, session):
+        for f in frames:
+            out[name] += session.process([f])
+
+    threads = [threading.Thread(target=run, args=a) for a in (("dry", dry), ("anon", anon))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    np.testing.assert_array_equal(samples(out["dry"]), samples(frames))  # passthrough: bit-exact
+    assert not np.allclose(samples(out["anon"]), samples(frames), atol=0.05)
+    assert dry.stream.snapshot().n_chunks == anon.stream.snapshot().n_chunks == len(frames)
+    assert [f.pts for f in out["anon"]] == [f.pts for f in frames]
+
+
+def test_counters_trace_and_lost_frames(speech48, tmp_path):
+    live = LiveSession(LiveConfig(trace_frames=100))
+    live.use(EngineSpec("passthrough"), mcadams=0.8, bypass=False)
+    frames = webrtc_frames(speech48)
+    live.process(frames[:3])  # three frames queued behind a slow chunk: two were late
+    live.process(frames[5:])  # frames 3 and 4 never arrived
+    counts = live.counters()
+    assert counts["frames"] == len(frames) - 2 and counts["late"] == 2 + len(frames) - 6
+    assert counts["dropped"] == 2
+    write_trace(live.drain_trace(), tmp_path / "live.log")
+    assert live.drain_trace() == []  # drained
+    rows = np.loadtxt(tmp_path / "live.log")
+    assert rows.shape == (len(frames) - 2, 3)
+    np.testing.assert_allclose(rows[:, 1], rows[:, 2], atol=1e-4)  # input RMS == output RMS (passthrough)
+    assert rows[:, 1].max() > 0.1
+    untraced = LiveSession()
+    untraced.use(EngineSpec("passthrough"), mcadams=0.8, bypass=False)
+    untraced.process(frames)
+    assert untraced.drain_trace() == []  # tracing is off unless configured
+
+
+def test_recording_is_saved_when_the_stream_ends(speech48, tmp_path):
+    live = LiveSession(recordings_dir=tmp_path / "rec")
+    live.use(EngineSpec("passthrough"), mcadams=0.8, bypass=False)
+    live.record = True
+    live.process(webrtc_frames(speech48))
+    live.on_ended()
+    names = sorted(p.name.split("-")[-1] for p in (tmp_path / "rec").iterdir())
+    assert names == ["input.wav", "output.wav"]
+    assert live.save_recording() is None  # nothing new since
+
+
+def test_a_stalled_stream_is_restarted_then_given_up():
+    now, cfg = Clock(), LiveConfig()
+    live = LiveSession(cfg, clock=now)
+    assert live.desired_playing_state is None  # the person's Start/Stop buttons
+    assert not live.watch_stall(True)  # just connected
+    now.t += cfg.stall_s + 0.1
+    assert live.watch_stall(True)  # connected, no frame for STALL_S: restart
+    assert live.desired_playing_state is False and live.n_restarts == 1
+    assert live.advance_restart(playing=False, signalling=False) and live.desired_playing_state is False
+    assert not live.advance_restart(playing=False, signalling=False)  # settling
+    now.t += cfg.settle_s
+    assert live.advance_restart(playing=False, signalling=False) and live.desired_playing_state is True
+    assert live.advance_restart(playing=True, signalling=False) and live.desired_playing_state is None
+    assert live.n_restarts == 1 and not live.gave_up
+    now.t += cfg.stall_s + 0.1
+    assert not live.watch_stall(True)  # restarted: the stall clock starts again
+
+
+def test_a_stuck_restart_is_retried_then_given_up():
+    now, cfg = Clock(), LiveConfig(max_restarts=2)
+    live = LiveSession(cfg, clock=now)
+    live.watch_stall(True)
+    now.t += cfg.stall_s + 0.1
+    assert live.watch_stall(True) and live.restart_phase == "stop"
+    for n in range(2, cfg.max_restarts + 1):  # the browser never stops: retried after a timeout
+        assert not live.watch_stall(True)
+        now.t += cfg.restart_timeout_s
+        assert live.watch_stall(True) and live.n_restarts == n
+    now.t += cfg.restart_timeout_s
+    assert live.watch_stall(True)
+    assert live.gave_up and live.restart_phase is None and live.desired_playing_state is None
+
+
+def test_frames_reset_the_restart_count(speech48):
+    live, cfg = LiveSession(), LiveConfig()
+    live.use(EngineSpec("passthrough"), mcadams=0.8, bypass=False)
+    live.restarts_in_row, live.gave_up = cfg.max_restarts, True
+    live.process(webrtc_frames(speech48)[:1])
+    assert live.restarts_in_row == 0 and not live.gave_up
+    assert not live.is_stalled(True)
+
+
+
+
+def test_model_engine_uses_the_injected_loader(speech48):
+    from workbench.inference import VoiceConverter
+
+    asked = []
+
+    def load(path):
+        asked.append(path)
+        return VoiceConverter.load("f0", pitch_ratio=2.0)
+
+    live = LiveSession(load_converter=load)
+    stream = live.use(EngineSpec("model", model="some/bundle"), mcadams=0.8, bypass=False)
+    assert asked == ["some/bundle"] and stream.latency_ms > 0
+    assert live.use(EngineSpec("model", model="some/bundle"), mcadams=0.8, bypass=True) is stream  # same spec
+    assert asked == ["some/bundle"] and stream.bypass
+
+
+def test_live_config_is_validated():
+    from workbench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="stall_s"):
+        LiveConfig(stall_s=0)
+    with pytest.raises(ConfigError, match="trace_frames"):
+        LiveConfig(trace_frames=-1)
