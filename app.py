@@ -6,6 +6,9 @@ navigation; every page is a thin script in ``app_pages/``. To add a page, add on
 
 import streamlit as st
 
+from app_pages._bootstrap import bootstrap
+
+bootstrap()  # process-wide WebRTC workarounds, once (see app_pages/_bootstrap.py)
 st.set_page_config(page_title="Voice Cloning Workbench", page_icon=":material/graphic_eq:", layout="wide")
 
 PAGES = [

@@ -13,7 +13,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import pylibsrtp  # noqa: F401 - before TensorFlow: aiortc's SRTP library segfaults in srtp_init() if imported after it
 import streamlit as st
 
 from workbench import audio, features

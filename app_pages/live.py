@@ -1,15 +1,13 @@
 """Live: your microphone, converted while you speak, over WebRTC between this browser and this machine."""
 
-import time
-
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer  # here, not in app.py: see _webrtc's docstring
 
 from app_pages import _state, _webrtc
 from workbench.errors import WorkbenchError
+from workbench.live import EngineSpec, write_trace
+from workbench.plots import latency_figure
 
-_webrtc.allow_loopback_ice()
-_webrtc.freeze_gc()
 ENGINES = {"model": "Voice model", "passthrough": "Passthrough", "pitch": "Pitch shift", "anonymize": "Anonymize"}
 
 st.title("Live conversion")
@@ -28,17 +26,17 @@ models = _webrtc.model_choices()
 controls, player = st.columns([2, 3], gap="large")
 with controls:
     engine = st.radio("Voice", list(ENGINES), format_func=ENGINES.get, key=_state.LIVE_ENGINE, horizontal=True)
-    spec, mcadams = _webrtc.EngineSpec(engine), 0.8
+    spec, mcadams = EngineSpec(engine), 0.8
     if engine == "model":
         if _webrtc.preferred_model().name not in models:
             st.warning(f"The many-to-one model `{_webrtc.preferred_model().name}` is not installed; "
                        "pick another bundle or a baseline.")
         name = st.selectbox("Model", list(models), key=_state.LIVE_MODEL, placeholder="No model bundle found",
                             help="A many-to-one bundle converts any voice into its target speaker.")
-        spec = _webrtc.EngineSpec(engine, model=str(models.get(name, _webrtc.preferred_model())))
+        spec = EngineSpec(engine, model=str(models.get(name, _webrtc.preferred_model())))
     elif engine == "pitch":
         semitones = st.slider("Pitch shift (semitones)", -12, 12, 5, key=_state.LIVE_SEMITONES)
-        spec = _webrtc.EngineSpec(engine, semitones=float(semitones))
+        spec = EngineSpec(engine, semitones=float(semitones))
     elif engine == "anonymize":
         mcadams = st.slider("McAdams coefficient α", 0.5, 1.5, 0.8, 0.05, key=_state.LIVE_MCADAMS,
                             help="Moves the formants (VoicePrivacy baseline); 1.0 leaves the voice as it is. "
@@ -47,7 +45,8 @@ with controls:
     record = st.checkbox("Record input and output for evaluation", key=_state.LIVE_RECORD,
                          help="Saved to `workbench_data/recordings/` on this machine when you press Stop.")
 
-live = st.session_state.setdefault(_state.LIVE_SESSION, _webrtc.LiveSession())
+live = st.session_state.setdefault(_state.LIVE_SESSION, _webrtc.new_session())
+trace = _webrtc.trace_path()
 try:
     stream = live.use(spec, mcadams=mcadams, bypass=bypass)
 except WorkbenchError as err:
@@ -62,6 +61,8 @@ player_box, meters_box = player.container(), player.container()
 @st.fragment(run_every=0.25)
 def meters() -> None:
     stats, counts = live.stream.snapshot(), live.counters()
+    if trace:
+        write_trace(live.drain_trace(), trace)
     row1, row2 = st.columns(3), st.columns(3)
     row1[0].metric("Input level", f"{stats.input_dbfs:.0f} dBFS" if stats.n_chunks else "—")
     row1[1].metric("Input F0", f"{stats.f0_hz:.0f} Hz" if stats.f0_hz > 0 else "—",
@@ -73,16 +74,16 @@ def meters() -> None:
     row2[2].metric("Late / dropped", f"{counts['late']} / {counts['dropped']}",
                    help="Late: frames that queued behind a slow chunk. Dropped: lost between browser and server.")
     if stats.stages_ms:
-        st.plotly_chart(_webrtc.latency_figure(stats.stages_ms, _webrtc.STREAM_CFG.chunk_ms))
+        st.plotly_chart(latency_figure(stats.stages_ms, live.cfg.stream.chunk_ms))
     ctx = st.session_state.get(_state.LIVE_WEBRTC)  # webrtc_streamer's context (none before its first run)
     playing, signalling = (ctx.state.playing, ctx.state.signalling) if ctx is not None else (False, False)
     if live.watch_stall(playing) or live.advance_restart(playing=playing, signalling=signalling):
         st.rerun(scope="app")
     if live.gave_up:
-        st.warning(f"Connected, but no audio has reached the server for {_webrtc.STALL_S:.0f} s, even after "
+        st.warning(f"Connected, but no audio has reached the server for {live.cfg.stall_s:.0f} s, even after "
                    f"{live.n_restarts} automatic restarts. Press Stop, then Start.", icon=":material/mic_off:")
-    elif live.n_restarts and (live.restart_phase or time.monotonic() - live.phase_t < 10):
-        st.warning(f"The browser was connected but no audio reached the server for {_webrtc.STALL_S:.0f} s "
+    elif live.recently_restarted():
+        st.warning(f"The browser was connected but no audio reached the server for {live.cfg.stall_s:.0f} s "
                    "(streamlit-webrtc can drop its server side right after connecting), so the stream is "
                    f"restarted automatically ({live.n_restarts}×).", icon=":material/restart_alt:")
 

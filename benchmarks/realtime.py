@@ -62,8 +62,7 @@ def make_factory(spec: str, cfg: StreamConfig):
     from workbench.inference import VoiceConverter
 
     conv = VoiceConverter.load(spec)
-    if conv.kind in ("lstm", "gan"):
-        conv.mapper  # noqa: B018 - build the NumPy mapper now, so forked workers never touch Keras
+    conv.mapper  # noqa: B018 - build the frame mapper now, so forked workers never build it
     return lambda: StreamingConverter(conv, cfg=cfg)
 
 

@@ -16,6 +16,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # page scripts import `app_pages._state`, as under `streamlit run app.py`
     sys.path.insert(0, str(ROOT))
 
+from app_pages._bootstrap import load_srtp_first  # noqa: E402
+
+load_srtp_first()  # as app.py does at start: a test may import TensorFlow before a page imports aiortc
+
 
 def synth_speech(sr: int, *, duration_s: float = 1.0, f0_hz: float = 150.0, rng: np.random.Generator | None = None,
                  level: float = 0.5) -> np.ndarray:

@@ -1,82 +1,171 @@
-"""Live recognition: voice activity detection over a stream of chunks, then one fresh decoder per utterance."""
+"""``workbench.live``: a Live session's pipeline, counters, recording, trace and stall recovery, without Streamlit.
 
-from pathlib import Path
+Settings, the model loader and the clock are injected; nothing here patches a module global.
+"""
 
+from __future__ import annotations
+
+import threading
+from fractions import Fraction
+
+import av
 import numpy as np
 import pytest
+from conftest import synth_speech
 
-from workbench.audio import load_audio
-from workbench.errors import ConfigError
-from workbench.metrics import word_error_rate
-from workbench.speech.live import UtteranceSegmenter, VadConfig, chunked, recognize_stream, segment_stream
-
-SAMPLES = Path(__file__).resolve().parents[1] / "sample_audio"
-SR = 16_000
+from workbench.config import LiveConfig
+from workbench.live import EngineSpec, LiveSession, write_trace
 
 
-@pytest.fixture(scope="module")
-def stream():
-    """Three sample sentences separated by 1 s pauses, over faint noise; with the true speech spans."""
-    rng = np.random.default_rng(0)
-    parts, spans, t = [np.zeros(SR // 2, dtype=np.float32)], [], 0.5
-    texts = []
-    for utt in ("s041", "s042", "s043"):
-        y, _ = load_audio(SAMPLES / "slt" / f"{utt}.flac", sr=SR)
-        spans.append((t, t + len(y) / SR))
-        texts.append((SAMPLES / "slt" / f"{utt}.txt").read_text())
-        parts += [y, np.zeros(SR, dtype=np.float32)]
-        t += len(y) / SR + 1.0
-    y = np.concatenate(parts)
-    return y + 0.001 * rng.standard_normal(len(y)).astype(np.float32), spans, texts
+class Clock:
+    """A hand-driven monotonic clock."""
+
+    def __init__(self, t: float = 100.0):
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
 
 
-def test_cuts_one_utterance_per_sentence(stream):
-    y, spans, _ = stream
-    utts = list(segment_stream(chunked(y, 960), SR))
-    assert len(utts) == 3
-    for u, (start, end) in zip(utts, spans):
-        # the clips carry their own short lead-in/out silences; the cut (with 0.2 s pre-roll) lies within 0.35 s of the clip edges
-        assert start - 0.25 <= u.start_s <= start + 0.35 and end - 0.35 <= u.end_s <= end + 0.45
-        assert len(u.y) / SR == pytest.approx(u.end_s - u.start_s, abs=1e-6)
+def webrtc_frames(y: np.ndarray, *, pts0: int = 0) -> list[av.AudioFrame]:
+    """``y`` at 48 kHz as WebRTC delivers it: packed s16 stereo frames of 960 samples."""
+    frames = []
+    for i in range(0, len(y) - 959, 960):
+        s = np.round(y[i:i + 960] * 32767).astype(np.int16)
+        f = av.AudioFrame.from_ndarray(np.repeat(s, 2)[None, :], format="s16", layout="stereo")
+        f.sample_rate, f.pts, f.time_base = 48_000, pts0 + i, Fraction(1, 48_000)
+        frames.append(f)
+    return frames
 
 
-def test_cuts_do_not_depend_on_chunk_size(stream):
-    y, _, _ = stream
-    ref = [(u.start_s, u.end_s) for u in segment_stream(chunked(y, 160), SR)]
-    for size in (333, 960, 16_000):
-        assert [(u.start_s, u.end_s) for u in segment_stream(chunked(y, size), SR)] == ref
+def samples(frames: list[av.AudioFrame]) -> np.ndarray:
+    return np.concatenate([f.to_ndarray().reshape(-1, 2)[:, 0] for f in frames]).astype(np.float64) / 32767
 
 
-def test_silence_and_noise_give_no_utterance():
-    rng = np.random.default_rng(1)
-    assert list(segment_stream([np.zeros(3 * SR, dtype=np.float32)], SR)) == []
-    noise = 0.01 * rng.standard_normal(3 * SR).astype(np.float32)
-    assert list(segment_stream(chunked(noise, 480), SR)) == []
+@pytest.fixture
+def speech48() -> np.ndarray:
+    return synth_speech(48_000, duration_s=0.6, f0_hz=120.0)
 
 
-def test_long_speech_is_cut_at_the_limit(stream):
-    y, spans, _ = stream
-    seg = UtteranceSegmenter(SR, VadConfig(max_utterance_s=1.0))
-    cut = seg.feed(y[: int(spans[0][1] * SR)])
-    assert cut and all(len(u.y) <= SR + 160 for u in cut)
+def test_each_session_streams_through_its_own_converter(speech48):
+    """Two sessions, called from two threads at once, never hear each other's converter."""
+    dry, anon = LiveSession(), LiveSession()
+    dry.use(EngineSpec("passthrough"), mcadams=0.8, bypass=False)
+    anon.use(EngineSpec("anonymize"), mcadams=0.6, bypass=False)
+    frames = webrtc_frames(speech48)
+    out: dict[str, list] = {"dry": [], "anon": []}
+
+    def run(name, session):
+        for f in frames:
+            out[name] += session.process([f])
+
+    threads = [threading.Thread(target=run, args=a) for a in (("dry", dry), ("anon", anon))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    np.testing.assert_array_equal(samples(out["dry"]), samples(frames))  # passthrough: bit-exact
+    assert not np.allclose(samples(out["anon"]), samples(frames), atol=0.05)
+    assert dry.stream.snapshot().n_chunks == anon.stream.snapshot().n_chunks == len(frames)
+    assert [f.pts for f in out["anon"]] == [f.pts for f in frames]
 
 
-def test_utterance_in_progress_is_flushed(stream):
-    y, spans, _ = stream
-    seg = UtteranceSegmenter(SR)
-    assert seg.feed(y[: int((spans[0][0] + 1.0) * SR)]) == [] and seg.in_speech
-    assert len(seg.flush()) == 1 and not seg.in_speech
+def test_counters_trace_and_lost_frames(speech48, tmp_path):
+    live = LiveSession(LiveConfig(trace_frames=100))
+    live.use(EngineSpec("passthrough"), mcadams=0.8, bypass=False)
+    frames = webrtc_frames(speech48)
+    live.process(frames[:3])  # three frames queued behind a slow chunk: two were late
+    live.process(frames[5:])  # frames 3 and 4 never arrived
+    counts = live.counters()
+    assert counts["frames"] == len(frames) - 2 and counts["late"] == 2 + len(frames) - 6
+    assert counts["dropped"] == 2
+    write_trace(live.drain_trace(), tmp_path / "live.log")
+    assert live.drain_trace() == []  # drained
+    rows = np.loadtxt(tmp_path / "live.log")
+    assert rows.shape == (len(frames) - 2, 3)
+    np.testing.assert_allclose(rows[:, 1], rows[:, 2], atol=1e-4)  # input RMS == output RMS (passthrough)
+    assert rows[:, 1].max() > 0.1
+    untraced = LiveSession()
+    untraced.use(EngineSpec("passthrough"), mcadams=0.8, bypass=False)
+    untraced.process(frames)
+    assert untraced.drain_trace() == []  # tracing is off unless configured
 
 
-def test_recognises_each_utterance(stream):
-    y, _, texts = stream
-    results = list(recognize_stream(chunked(y, 960), SR))
-    assert len(results) == 3
-    wers = [word_error_rate(t, r.transcript.text) for t, r in zip(texts, results)]
-    assert np.mean(wers) <= 0.5
+def test_recording_is_saved_when_the_stream_ends(speech48, tmp_path):
+    live = LiveSession(recordings_dir=tmp_path / "rec")
+    live.use(EngineSpec("passthrough"), mcadams=0.8, bypass=False)
+    live.record = True
+    live.process(webrtc_frames(speech48))
+    live.on_ended()
+    names = sorted(p.name.split("-")[-1] for p in (tmp_path / "rec").iterdir())
+    assert names == ["input.wav", "output.wav"]
+    assert live.save_recording() is None  # nothing new since
 
 
-@pytest.mark.parametrize("kwargs", [{"frame_ms": 1}, {"threshold_db": 0}, {"max_utterance_s": 500}])
-def test_vad_config_validates(kwargs):
-    with pytest.raises(ConfigError):
-        VadConfig(**kwargs)
+def test_a_stalled_stream_is_restarted_then_given_up():
+    now, cfg = Clock(), LiveConfig()
+    live = LiveSession(cfg, clock=now)
+    assert live.desired_playing_state is None  # the person's Start/Stop buttons
+    assert not live.watch_stall(True)  # just connected
+    now.t += cfg.stall_s + 0.1
+    assert live.watch_stall(True)  # connected, no frame for STALL_S: restart
+    assert live.desired_playing_state is False and live.n_restarts == 1
+    assert live.advance_restart(playing=False, signalling=False) and live.desired_playing_state is False
+    assert not live.advance_restart(playing=False, signalling=False)  # settling
+    now.t += cfg.settle_s
+    assert live.advance_restart(playing=False, signalling=False) and live.desired_playing_state is True
+    assert live.advance_restart(playing=True, signalling=False) and live.desired_playing_state is None
+    assert live.n_restarts == 1 and not live.gave_up
+    now.t += cfg.stall_s + 0.1
+    assert not live.watch_stall(True)  # restarted: the stall clock starts again
+
+
+def test_a_stuck_restart_is_retried_then_given_up():
+    now, cfg = Clock(), LiveConfig(max_restarts=2)
+    live = LiveSession(cfg, clock=now)
+    live.watch_stall(True)
+    now.t += cfg.stall_s + 0.1
+    assert live.watch_stall(True) and live.restart_phase == "stop"
+    for n in range(2, cfg.max_restarts + 1):  # the browser never stops: retried after a timeout
+        assert not live.watch_stall(True)
+        now.t += cfg.restart_timeout_s
+        assert live.watch_stall(True) and live.n_restarts == n
+    now.t += cfg.restart_timeout_s
+    assert live.watch_stall(True)
+    assert live.gave_up and live.restart_phase is None and live.desired_playing_state is None
+
+
+def test_frames_reset_the_restart_count(speech48):
+    live, cfg = LiveSession(), LiveConfig()
+    live.use(EngineSpec("passthrough"), mcadams=0.8, bypass=False)
+    live.restarts_in_row, live.gave_up = cfg.max_restarts, True
+    live.process(webrtc_frames(speech48)[:1])
+    assert live.restarts_in_row == 0 and not live.gave_up
+    assert not live.is_stalled(True)
+
+
+
+
+def test_model_engine_uses_the_injected_loader(speech48):
+    from workbench.inference import VoiceConverter
+
+    asked = []
+
+    def load(path):
+        asked.append(path)
+        return VoiceConverter.load("f0", pitch_ratio=2.0)
+
+    live = LiveSession(load_converter=load)
+    stream = live.use(EngineSpec("model", model="some/bundle"), mcadams=0.8, bypass=False)
+    assert asked == ["some/bundle"] and stream.latency_ms > 0
+    assert live.use(EngineSpec("model", model="some/bundle"), mcadams=0.8, bypass=True) is stream  # same spec
+    assert asked == ["some/bundle"] and stream.bypass
+
+
+def test_live_config_is_validated():
+    from workbench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="stall_s"):
+        LiveConfig(stall_s=0)
+    with pytest.raises(ConfigError, match="trace_frames"):
+        LiveConfig(trace_frames=-1)

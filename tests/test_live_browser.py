@@ -6,7 +6,8 @@ outside the machine is needed: no STUN/TURN, and ICE succeeds on 127.0.0.1 alone
 ``streamlit run app.py``, presses Start inside the component, opens a second tab (another session),
 records the returned stream with ``MediaRecorder``, then silences the microphone track while connected
 (a stalled stream) and writes what it saw to ``result.json``. The test then checks the server converted
-the microphone's frames (``WORKBENCH_LIVE_LOG``: per-frame input and output RMS), the browser received
+the microphone's frames (the app's ``--live-trace`` file: per-frame input and output RMS, written by the
+page's meter refresh), the browser received
 and decoded the converted voice, its median F0 rose toward the target, and the stall was recovered.
 
 Run the child by hand to debug: ``.venv/bin/python tests/test_live_browser.py OUTDIR`` (as root).
@@ -36,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 VOICE = ROOT / "sample_audio" / "awb" / "s041.flac"  # a male voice (~128 Hz)
 DEFAULT_BUNDLE = ROOT / "workbench" / "pretrained" / "any-to-slt"  # preselected by the page (else the first bundle)
-MODEL_ENV, LOG_ENV = "WORKBENCH_LIVE_MODEL", "WORKBENCH_LIVE_LOG"  # as in app_pages/_webrtc.py
+MODEL_ENV = "WORKBENCH_LIVE_MODEL"  # as in app_pages/_webrtc.py
 MIN_F0_RATIO = 1.25
 RECORD_S = 6.0
 FRAME_S = 0.02
@@ -100,12 +101,11 @@ def run_child(out: Path) -> None:
     """App + browser in a private network namespace; writes ``out/result.json``."""
     _enter_private_network()
     port, log = _free_port(), out / "server.log"
-    env = {**os.environ, LOG_ENV: str(log)}
     app = subprocess.Popen(
         [str(ROOT / ".venv" / "bin" / "streamlit"), "run", "app.py", "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=open(out / "app.log", "w"), stderr=subprocess.STDOUT, start_new_session=True)
+         "--server.fileWatcherType", "none", "--", "--live-trace", str(log)],
+        cwd=ROOT, stdout=open(out / "app.log", "w"), stderr=subprocess.STDOUT, start_new_session=True)
     result: dict = {"timeline": []}
 
     def mark(event: str, **kw) -> None:

@@ -1,20 +1,17 @@
-"""The Live page without a browser: AppTest smoke tests and the page-side helpers in ``app_pages/_webrtc.py``.
+"""The Live page without a browser: AppTest smoke tests, ``_webrtc.py`` and the ``_bootstrap.py`` workarounds.
 
-The WebRTC round trip itself is tested in a real browser by ``test_live_browser.py``.
+The session logic is tested in ``test_live.py``; the WebRTC round trip in a real browser by
+``test_live_browser.py``.
 """
 
 from __future__ import annotations
 
-import threading
-from fractions import Fraction
-
-import av
-import numpy as np
 import pytest
-from conftest import ROOT, synth_speech
+from conftest import ROOT
 from streamlit.testing.v1 import AppTest
 
-from app_pages import _state, _webrtc
+from app_pages import _bootstrap, _state, _webrtc
+from workbench.live import LiveSession
 
 LIVE = str(ROOT / "app_pages" / "live.py")
 
@@ -31,7 +28,6 @@ def live_page(monkeypatch, tmp_path):
     monkeypatch.setattr(streamlit_webrtc.component, "get_this_session_info", lambda: None)
     monkeypatch.setenv(_webrtc.MODEL_ENV, str(tmp_path / "no-such-bundle"))
     monkeypatch.setattr(_webrtc, "PRETRAINED_DIR", tmp_path)  # and no other bundle either
-    monkeypatch.delenv(_webrtc.LOG_ENV, raising=False)
 
     def make(engine: str | None = None) -> AppTest:
         at = AppTest.from_file(LIVE, default_timeout=60)
@@ -60,7 +56,9 @@ def test_baselines_render_with_meters(live_page, engine):
     labels = [m.label for m in at.metric]
     assert labels == ["Input level", "Input F0", "Converter latency", "Chunk time", "Real-time factor",
                       "Late / dropped"]
-    assert isinstance(at.session_state[_state.LIVE_SESSION], _webrtc.LiveSession)
+    live = at.session_state[_state.LIVE_SESSION]
+    assert isinstance(live, LiveSession) and live.recordings_dir == _webrtc.RECORDINGS_DIR
+    assert live.cfg.trace_frames == 0  # no --live-trace argument: nothing is traced
 
 
 def test_mcadams_changes_live_and_pitch_rebuilds(live_page):
@@ -76,122 +74,6 @@ def test_mcadams_changes_live_and_pitch_rebuilds(live_page):
     pitch = live.stream
     at.slider(key=_state.LIVE_SEMITONES).set_value(7).run()
     assert not at.exception and live.stream is not pitch and live.stream is not stream
-
-
-# --------------------------------------------------------------------------------------- LiveSession
-def webrtc_frames(y: np.ndarray, *, pts0: int = 0) -> list[av.AudioFrame]:
-    """``y`` at 48 kHz as WebRTC delivers it: packed s16 stereo frames of 960 samples."""
-    frames = []
-    for i in range(0, len(y) - 959, 960):
-        s = np.round(y[i:i + 960] * 32767).astype(np.int16)
-        f = av.AudioFrame.from_ndarray(np.repeat(s, 2)[None, :], format="s16", layout="stereo")
-        f.sample_rate, f.pts, f.time_base = 48_000, pts0 + i, Fraction(1, 48_000)
-        frames.append(f)
-    return frames
-
-
-def samples(frames: list[av.AudioFrame]) -> np.ndarray:
-    return np.concatenate([f.to_ndarray().reshape(-1, 2)[:, 0] for f in frames]).astype(np.float64) / 32767
-
-
-@pytest.fixture
-def speech48() -> np.ndarray:
-    return synth_speech(48_000, duration_s=0.6, f0_hz=120.0)
-
-
-def test_each_session_streams_through_its_own_converter(speech48):
-    """Two sessions, called from two threads at once, never hear each other's converter."""
-    dry, anon = _webrtc.LiveSession(), _webrtc.LiveSession()
-    dry.use(_webrtc.EngineSpec("passthrough"), mcadams=0.8, bypass=False)
-    anon.use(_webrtc.EngineSpec("anonymize"), mcadams=0.6, bypass=False)
-    frames = webrtc_frames(speech48)
-    out: dict[str, list] = {"dry": [], "anon": []}
-
-    def run(name, session):
-        for f in frames:
-            out[name] += session.process([f])
-
-    threads = [threading.Thread(target=run, args=a) for a in (("dry", dry), ("anon", anon))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    np.testing.assert_array_equal(samples(out["dry"]), samples(frames))  # passthrough: bit-exact
-    assert not np.allclose(samples(out["anon"]), samples(frames), atol=0.05)
-    assert dry.stream.snapshot().n_chunks == anon.stream.snapshot().n_chunks == len(frames)
-    assert [f.pts for f in out["anon"]] == [f.pts for f in frames]
-
-
-def test_counters_log_and_lost_frames(speech48, tmp_path, monkeypatch):
-    log = tmp_path / "live.log"
-    monkeypatch.setenv(_webrtc.LOG_ENV, str(log))
-    live = _webrtc.LiveSession()
-    live.use(_webrtc.EngineSpec("passthrough"), mcadams=0.8, bypass=False)
-    frames = webrtc_frames(speech48)
-    live.process(frames[:3])  # three frames queued behind a slow chunk: two were late
-    live.process(frames[5:])  # frames 3 and 4 never arrived
-    counts = live.counters()
-    assert counts["frames"] == len(frames) - 2 and counts["late"] == 2 + len(frames) - 6
-    assert counts["dropped"] == 2
-    rows = np.loadtxt(log)
-    assert rows.shape == (len(frames) - 2, 3)
-    np.testing.assert_allclose(rows[:, 1], rows[:, 2], atol=1e-4)  # input RMS == output RMS (passthrough)
-
-
-def test_recording_is_saved_when_the_stream_ends(speech48, tmp_path, monkeypatch):
-    monkeypatch.setattr(_webrtc, "RECORDINGS_DIR", tmp_path / "rec")
-    live = _webrtc.LiveSession()
-    live.use(_webrtc.EngineSpec("passthrough"), mcadams=0.8, bypass=False)
-    live.record = True
-    live.process(webrtc_frames(speech48))
-    live.on_ended()
-    names = sorted(p.name.split("-")[-1] for p in (tmp_path / "rec").iterdir())
-    assert names == ["input.wav", "output.wav"]
-    assert live.save_recording() is None  # nothing new since
-
-
-def test_a_stalled_stream_is_restarted_then_given_up(monkeypatch):
-    now = [100.0]
-    monkeypatch.setattr(_webrtc.time, "monotonic", lambda: now[0])
-    live = _webrtc.LiveSession()
-    assert live.desired_playing_state is None  # the person's Start/Stop buttons
-    assert not live.watch_stall(True)  # just connected
-    now[0] += _webrtc.STALL_S + 0.1
-    assert live.watch_stall(True)  # connected, no frame for STALL_S: restart
-    assert live.desired_playing_state is False and live.n_restarts == 1
-    assert live.advance_restart(playing=False, signalling=False) and live.desired_playing_state is False
-    assert not live.advance_restart(playing=False, signalling=False)  # settling
-    now[0] += _webrtc.SETTLE_S
-    assert live.advance_restart(playing=False, signalling=False) and live.desired_playing_state is True
-    assert live.advance_restart(playing=True, signalling=False) and live.desired_playing_state is None
-    assert live.n_restarts == 1 and not live.gave_up
-    now[0] += _webrtc.STALL_S + 0.1
-    assert not live.watch_stall(True)  # restarted: the stall clock starts again
-
-
-def test_a_stuck_restart_is_retried_then_given_up(monkeypatch):
-    now = [100.0]
-    monkeypatch.setattr(_webrtc.time, "monotonic", lambda: now[0])
-    live = _webrtc.LiveSession()
-    live.watch_stall(True)
-    now[0] += _webrtc.STALL_S + 0.1
-    assert live.watch_stall(True) and live.restart_phase == "stop"
-    for n in range(2, _webrtc.MAX_RESTARTS + 1):  # the browser never stops: retried after a timeout
-        assert not live.watch_stall(True)
-        now[0] += _webrtc.RESTART_TIMEOUT_S
-        assert live.watch_stall(True) and live.n_restarts == n
-    now[0] += _webrtc.RESTART_TIMEOUT_S
-    assert live.watch_stall(True)
-    assert live.gave_up and live.restart_phase is None and live.desired_playing_state is None
-
-
-def test_frames_reset_the_restart_count(speech48, monkeypatch):
-    live = _webrtc.LiveSession()
-    live.use(_webrtc.EngineSpec("passthrough"), mcadams=0.8, bypass=False)
-    live.restarts_in_row, live.gave_up = _webrtc.MAX_RESTARTS, True
-    live.process(webrtc_frames(speech48)[:1])
-    assert live.restarts_in_row == 0 and not live.gave_up
-    assert not live.is_stalled(True)
 
 
 # ------------------------------------------------------------------------------------------------ ICE
@@ -214,8 +96,16 @@ def test_loopback_host_candidate_only_when_nothing_else(monkeypatch, adapters, e
 
     monkeypatch.setattr(aioice.ice, "get_host_addresses", aioice.ice.get_host_addresses)  # restored after
     monkeypatch.setattr(aioice.ice.ifaddr, "get_adapters", lambda: adapters)
-    _webrtc.allow_loopback_ice()
+    _bootstrap.allow_loopback_ice()
     patched = aioice.ice.get_host_addresses
-    _webrtc.allow_loopback_ice()  # idempotent: not wrapped twice
+    _bootstrap.allow_loopback_ice()  # idempotent: not wrapped twice
     assert aioice.ice.get_host_addresses is patched
     assert aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=True) == expected
+
+
+def test_trace_path_comes_from_the_command_line(monkeypatch, tmp_path):
+    monkeypatch.setattr("sys.argv", ["app.py"])
+    assert _webrtc.trace_path() is None
+    monkeypatch.setattr("sys.argv", ["app.py", "--live-trace", str(tmp_path / "t.log")])
+    assert _webrtc.trace_path() == tmp_path / "t.log"
+    assert _webrtc.new_session().cfg.trace_frames > 0

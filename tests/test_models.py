@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from workbench.bundle import BundleMeta, load_model, read_meta, save_bundle
+from workbench.bundle import BundleMeta, load_keras_model, load_model, read_meta, save_bundle
 from workbench.config import FeatureConfig, ModelConfig, TrainConfig
 from workbench.data import F0Stats, NormStats, ParallelSet
 from workbench.errors import BundleError, TrainingStopped
@@ -79,11 +79,10 @@ def test_fit_save_load_bit_identical(kind, rng, tmp_path):
     mc = np.concatenate([np.ones((100, 1)), rng.normal(size=(100, 24))], axis=1).astype(np.float32)
     f0 = np.full(100, 120.0)
     np.testing.assert_array_equal(conv1.map_mcep(mc, f0), conv2.map_mcep(mc, f0))
-    if kind != "gmm":  # the saved model computes exactly what the NumPy path computes
-        keras_out = np.asarray(conv1.model(conv1.meta.input_norm.apply(
-            np.concatenate([mc[:, 1:], np.log(f0)[:, None], np.ones((100, 1))], axis=1))[None]))[0]
-        np_out, _ = conv1.mapper.run(conv1.meta.input_norm.apply(
-            np.concatenate([mc[:, 1:], np.log(f0)[:, None], np.ones((100, 1))], axis=1)))
+    if kind != "gmm":  # the saved .keras model computes exactly what the NumPy weights compute
+        x = conv1.meta.input_norm.apply(np.concatenate([mc[:, 1:], np.log(f0)[:, None], np.ones((100, 1))], axis=1))
+        keras_out = np.asarray(load_keras_model(tmp_path / kind, conv1.meta)(x[None]))[0]
+        np_out, _ = conv1.mapper.lstm.run(x)
         assert np.abs(keras_out - np_out).max() <= 1e-4
 
 
@@ -143,6 +142,13 @@ def test_bundle_rejects_corrupt_and_incompatible(tmp_path):
     keras_file = path / "model.keras"
     keras_file.write_bytes(keras_file.read_bytes()[:200])
     with pytest.raises(BundleError, match="could not be loaded"):
+        load_keras_model(path, read_meta(path))
+    weights = path / "weights.npz"
+    weights.write_bytes(weights.read_bytes()[:200])
+    with pytest.raises(BundleError, match="corrupt"):
+        load_model(path, read_meta(path))
+    weights.unlink()  # a bundle from before weights.npz: the .keras file is read (and is broken)
+    with pytest.raises(BundleError, match="could not be loaded"):
         load_model(path, read_meta(path))
 
     raw = json.loads((path / "bundle.json").read_text())
@@ -165,6 +171,8 @@ def test_bundle_dims_must_match_statistics(tmp_path):
     path = save_bundle(tmp_path / "b", _meta(), model)
     with pytest.raises(BundleError, match="dimensions"):
         load_model(path, read_meta(path))
+    with pytest.raises(BundleError, match="dimensions"):
+        load_keras_model(path, read_meta(path))
 
 
 def test_interrupted_save_keeps_the_old_bundle(tmp_path, monkeypatch):

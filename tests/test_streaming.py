@@ -7,17 +7,12 @@ import threading
 import numpy as np
 import pytest
 
-from workbench.config import FeatureConfig, StreamConfig
+from workbench.config import FeatureConfig, McAdamsConfig, ResamplerConfig, StreamConfig
 from workbench.errors import AudioError, ConfigError
 from workbench.inference import VoiceConverter
-from workbench.streaming import (
-    RESAMPLER_IN_BAND_HZ,
-    STAGES,
-    PolyphaseResampler,
-    StreamingConverter,
-    convert_streaming,
-    synthesize_frames,
-)
+from workbench.resampling import PolyphaseResampler
+from workbench.streaming import STAGES, StreamingConverter, convert_streaming
+from workbench.vocoder import synthesize_frames
 
 SR = 48_000
 
@@ -71,7 +66,7 @@ def x48() -> np.ndarray:
 def test_numpy_mapper_matches_keras_and_carries_state(tiny_lstm):
     x = np.random.default_rng(1).normal(size=(60, 26)).astype(np.float32)
     keras_out = np.asarray(tiny_lstm.model(x[None], training=False))[0]
-    mapper = tiny_lstm.mapper
+    mapper = tiny_lstm.mapper.lstm
     whole, _ = mapper.run(x)
     assert np.max(np.abs(whole - keras_out)) <= 1e-4
     state, parts = None, []
@@ -197,7 +192,7 @@ def test_click_through_f0_baseline_arrives_after_latency_ms(f0_baseline):
     offline, _ = f0_baseline.convert(y16, 16_000)
     bias_ms = 1000.0 * centroids(offline, clicks16, 0, 400) / 16_000
 
-    lead = int(round(PolyphaseResampler(SR, 16_000, band_hz=RESAMPLER_IN_BAND_HZ).delay))
+    lead = int(round(PolyphaseResampler(SR, 16_000, band_hz=ResamplerConfig().in_band_hz).delay))
     clicks = 3 * clicks16 - lead
     x = np.zeros(SR, np.float32)
     x[clicks] = 0.9
@@ -352,20 +347,34 @@ def test_convert_streaming_aligns_and_keeps_length(f0_baseline):
         convert_streaming(f0_baseline, np.zeros(16_000, np.float32), 16_000)
 
 
-def test_gmm_bundle_streams():
+def test_gmm_bundle_streams_like_it_converts_offline():
+    """A GMM that halves the cepstrum flattens the envelope by the same factor streamed and offline
+    (each against the ``f0`` baseline's resynthesis through the same path)."""
+    from workbench.audio import resample
     from workbench.bundle import BundleMeta
     from workbench.data import F0Stats, NormStats
+    from workbench.features import sp_to_mcep, world_analyze
     from workbench.models.gmm import JointGMM
 
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(300, 24)) * 0.1
-    gmm = JointGMM.fit(x, 0.5 * x + 0.01 * rng.normal(size=x.shape), n_components=2, max_iter=5)
+    x = rng.normal(size=(600, 24)) * 0.3
+    gmm = JointGMM.fit(x, 0.5 * x, n_components=1, max_iter=5)
     meta = BundleMeta(kind="gmm", feature_cfg=FeatureConfig(), output_norm=NormStats(np.zeros(24), np.ones(24)),
-                      source_f0=F0Stats(float(np.log(130.0)), 0.1), target_f0=F0Stats(float(np.log(200.0)), 0.1))
-    stream = StreamingConverter(VoiceConverter("gmm", kind="gmm", meta=meta, model=gmm))
-    assert stream.latency_ms <= 50.0
-    out = run(stream, speech_like(SR, seconds=0.3), 960)
-    assert np.all(np.isfinite(out)) and np.max(np.abs(out)) > 1e-3
+                      source_f0=F0Stats(float(np.log(130.0)), 0.1), target_f0=F0Stats(float(np.log(130.0)), 0.1))
+    conv = VoiceConverter("gmm", kind="gmm", meta=meta, model=gmm)
+    baseline = VoiceConverter.f0_baseline(meta)
+    assert StreamingConverter(conv).latency_ms <= 50.0
+    y = speech_like(16_000, seconds=1.0)
+
+    def size(c, streaming):  # mean norm of the output's c1..c24, away from the edges
+        out, sr = convert_streaming(c, y, 16_000) if streaming else c.convert(y, 16_000)
+        mc = sp_to_mcep(world_analyze(resample(out, orig_sr=sr, target_sr=16_000)).sp)[20:-20, 1:]
+        return float(np.mean(np.linalg.norm(mc, axis=1)))
+
+    ratio_offline = size(conv, False) / size(baseline, False)
+    ratio_streaming = size(conv, True) / size(baseline, True)
+    assert ratio_offline < 0.75 and ratio_streaming < 0.75  # the GMM flattened the envelope both ways
+    assert ratio_streaming == pytest.approx(ratio_offline, rel=0.2)
 
 
 def test_many_to_one_stream_adapts_f0_to_the_speaker():
@@ -390,3 +399,77 @@ def test_many_to_one_stream_adapts_f0_to_the_speaker():
         # the running mean starts at the training speakers' mean (150 Hz) and converges as 1/n
         assert np.median(hz[voiced]) == pytest.approx(200.0, rel=0.1)
     assert StreamingConverter(conv).latency_ms <= 50
+
+
+# ------------------------------------------------------------------------ streaming == offline
+SAMPLES = __import__("pathlib").Path(__file__).resolve().parents[1] / "sample_audio"
+PRETRAINED = SAMPLES.parent / "workbench" / "pretrained"
+
+
+def _test_split(tmp, voice: str, n: int = 10):
+    """The sample corpus's test sentences (s041-s050) of ``voice``, linked into a folder."""
+    d = tmp / voice
+    d.mkdir(parents=True, exist_ok=True)
+    for i in range(41, 41 + n):
+        (d / f"s{i:03d}.flac").symlink_to(SAMPLES / voice / f"s{i:03d}.flac")
+    return d
+
+
+def _median_f0(conv, folder, *, streaming: bool) -> float:
+    from workbench.audio import load_audio, resample
+    from workbench.features import f0 as estimate_f0
+
+    voiced = []
+    for path in sorted(folder.glob("*.flac")):
+        y, sr = load_audio(path, sr=16_000)
+        out, out_sr = convert_streaming(conv, y, sr) if streaming else conv.convert(y, sr)
+        hz, v = estimate_f0(resample(out, orig_sr=out_sr, target_sr=16_000))
+        voiced.append(hz[v])
+    return float(np.median(np.concatenate(voiced)))
+
+
+def assert_streaming_matches_offline(conv, src_dir, tgt_dir) -> None:
+    from workbench.evaluation import evaluate_converters
+
+    (off,), (live,) = (evaluate_converters([conv], src_dir, tgt_dir, streaming=s) for s in (False, True))
+    assert abs(live["mcd_db"] - off["mcd_db"]) <= 0.3, (off["mcd_db"], live["mcd_db"])
+    f_off, f_live = _median_f0(conv, src_dir, streaming=False), _median_f0(conv, src_dir, streaming=True)
+    assert f_live == pytest.approx(f_off, rel=0.02)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (PRETRAINED / "awb-to-slt").is_dir(), reason="no shipped awb-to-slt bundle")
+def test_streaming_equals_offline_for_a_trained_lstm(tmp_path):
+    """The shipped LSTM (awb -> slt, trained on the sample corpus) on the 10 held-out sentences."""
+    conv = VoiceConverter.load(PRETRAINED / "awb-to-slt")
+    assert_streaming_matches_offline(conv, _test_split(tmp_path, "awb"), _test_split(tmp_path, "slt"))
+
+
+@pytest.mark.slow
+def test_streaming_equals_offline_for_a_trained_gmm(tmp_path):
+    from workbench.config import TrainConfig
+    from workbench.training import train_conversion
+
+    train = {}
+    for voice in ("awb", "slt"):
+        d = train[voice] = tmp_path / "train" / voice
+        d.mkdir(parents=True)
+        for i in range(1, 21):
+            (d / f"s{i:03d}.flac").symlink_to(SAMPLES / voice / f"s{i:03d}.flac")
+    train_conversion(train["awb"], train["slt"], tmp_path / "gmm", cfg=TrainConfig(model="gmm", gmm_components=8, n_jobs=1))
+    conv = VoiceConverter.load(tmp_path / "gmm")
+    assert_streaming_matches_offline(conv, _test_split(tmp_path / "test", "awb"), _test_split(tmp_path / "test", "slt"))
+
+
+def test_anonymizer_rate_and_order_come_from_its_config():
+    cfg = StreamConfig(stream_sr=16_000, mcadams=McAdamsConfig(sr=8_000, lpc_order=10, alpha=0.9))
+    stream = StreamingConverter.anonymize(cfg=cfg)
+    assert stream.mcadams == pytest.approx(0.9)  # the config's coefficient, when none is passed
+    y = _vowel(16_000)
+    out = run(stream, y, 320)
+    assert out.shape == y.shape and np.sqrt(np.mean(out**2)) > 0.01
+    assert stream.latency_ms == pytest.approx(StreamingConverter.anonymize().latency_ms, abs=1.0)  # 20 ms frames
+    with pytest.raises(ConfigError, match="lpc_order"):
+        McAdamsConfig(lpc_order=1)
+    with pytest.raises(ConfigError, match="alpha"):
+        McAdamsConfig(alpha=2.0)

@@ -36,12 +36,15 @@ class AudioWarning(UserWarning):
     """Audio that can be used but may give poor results (clipping, very low level)."""
 
 
+def rms(y: np.ndarray) -> float:
+    """Root-mean-square amplitude of the samples (0 for an empty array)."""
+    return float(np.sqrt(np.mean(np.square(y, dtype=np.float64)))) if y.size else 0.0
+
+
 def dbfs(y: np.ndarray) -> float:
     """RMS level in dB relative to full scale (-inf for digital silence)."""
-    if y.size == 0:
-        return float("-inf")
-    rms = float(np.sqrt(np.mean(np.square(y, dtype=np.float64))))
-    return 20.0 * np.log10(rms) if rms > 0 else float("-inf")
+    level = rms(y)
+    return 20.0 * np.log10(level) if level > 0 else float("-inf")
 
 
 def to_mono(y: np.ndarray, *, channels_first: bool | None = None) -> np.ndarray:

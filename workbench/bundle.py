@@ -20,12 +20,10 @@ from typing import Any
 from .config import FeatureConfig
 from .data import F0Stats, NormStats
 from .errors import BundleError, ConfigError
+from .models import registry
 
 SCHEMA_VERSION = 1
 BUNDLE_FILE = "bundle.json"
-KERAS_FILE = "model.keras"
-GMM_FILE = "gmm.npz"
-KINDS = ("lstm", "gan", "gmm")
 
 
 @dataclass
@@ -93,16 +91,14 @@ class BundleMeta:
 def save_bundle(out_dir: str | os.PathLike, meta: BundleMeta, model: Any) -> Path:
     """Write a bundle atomically; an existing bundle at ``out_dir`` is replaced only once the new one is complete.
 
-    ``model`` is a Keras model (``lstm``/``gan``) or a ``JointGMM`` (``gmm``).
+    ``model`` is what the kind's mapper class saves (``FrameMapper.save_model``): a Keras model
+    (``lstm``/``gan``, written as ``.keras`` plus NumPy weights) or a ``JointGMM`` (``gmm``).
     """
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent))
     try:
-        if meta.kind == "gmm":
-            model.save(tmp / GMM_FILE)
-        else:
-            model.save(tmp / KERAS_FILE)
+        registry.mapper_class(meta.kind).save_model(model, tmp)
         (tmp / BUNDLE_FILE).write_text(json.dumps(meta.to_dict(), indent=2))
         old = None
         if out.exists():
@@ -143,8 +139,8 @@ def read_meta(path: str | os.PathLike) -> BundleMeta:
         raise BundleError(f"{path.name}: its feature config is invalid ({err}); retrain the model.") from err
     except (KeyError, TypeError, ValueError) as err:
         raise BundleError(f"{path.name}: bundle.json lacks or garbles a field ({err}); retrain the model.") from err
-    if meta.kind not in KINDS:
-        raise BundleError(f"{path.name}: unknown model kind {meta.kind!r}; expected one of {KINDS}.")
+    if meta.kind not in registry.MODEL_KINDS:
+        raise BundleError(f"{path.name}: unknown model kind {meta.kind!r}; expected one of {registry.MODEL_KINDS}.")
     if len(meta.output_norm.mean) != meta.feature_cfg.mcep_order:
         raise BundleError(
             f"{path.name}: its statistics have {len(meta.output_norm.mean)} mel-cepstral coefficients but its feature "
@@ -155,30 +151,12 @@ def read_meta(path: str | os.PathLike) -> BundleMeta:
 
 
 def load_model(path: str | os.PathLike, meta: BundleMeta) -> Any:
-    """Load the bundle's model in Keras safe mode (or the GMM's arrays), checking it fits ``meta``."""
-    path = Path(path)
-    if meta.kind == "gmm":
-        from .models.gmm import JointGMM
+    """Load the bundle's model with its kind's mapper class (NumPy arrays; Keras only for old bundles)."""
+    return registry.mapper_class(meta.kind).load_model(Path(path), meta)
 
-        if not (path / GMM_FILE).is_file():
-            raise BundleError(f"{path.name}: {GMM_FILE} is missing; the bundle is incomplete — retrain it.")
-        return JointGMM.load(path / GMM_FILE)
-    file = path / KERAS_FILE
-    if not file.is_file():
-        raise BundleError(f"{path.name}: {KERAS_FILE} is missing; the bundle is incomplete — retrain it.")
-    import keras
 
-    from .models.mapping import MappingModel
+def load_keras_model(path: str | os.PathLike, meta: BundleMeta) -> Any:
+    """The bundle's ``model.keras`` (``lstm``/``gan``), for training on or inspecting it; imports TensorFlow."""
+    from .models.lstm import load_keras
 
-    try:
-        model = keras.models.load_model(file, safe_mode=True, compile=False, custom_objects={"MappingModel": MappingModel})
-    except Exception as err:  # noqa: BLE001 - Keras raises many types for a damaged archive
-        raise BundleError(
-            f"{path.name}/{KERAS_FILE} could not be loaded ({type(err).__name__}); the file is corrupt or from an "
-            "incompatible version — retrain the model or restore the bundle."
-        ) from err
-    if not isinstance(model, MappingModel):
-        raise BundleError(f"{path.name}: {KERAS_FILE} holds a {type(model).__name__}, not a MappingModel.")
-    if model.out_dim != len(meta.output_norm.mean) or (meta.input_norm is not None and model.in_dim != len(meta.input_norm.mean)):
-        raise BundleError(f"{path.name}: model dimensions do not match bundle.json statistics; retrain the model.")
-    return model
+    return load_keras(Path(path), meta)

@@ -11,12 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from .errors import ConfigError
+from .models.registry import BASELINES, MODEL_KINDS  # noqa: F401 - the one list of kinds (light: no Keras)
 
 T = TypeVar("T")
 
 F0_METHODS = ("dio", "harvest", "pyin")
-MODEL_KINDS = ("lstm", "gan", "gmm")
-BASELINES = ("identity", "f0")
 
 
 def _from_dict(cls: type[T], data: dict[str, Any]) -> T:
@@ -173,6 +172,9 @@ class TrainConfig(_JsonConfig):
     gan_epochs: int = 25
     gan_adv_weight: float = 0.3
     gan_learning_rate: float = 2e-4
+    disc_channels: int = 64
+    disc_kernel_size: int = 5
+    disc_layers: int = 2
     augment: tuple[str, ...] = ()
     augment_copies: int = 2
     n_jobs: int = 2
@@ -194,6 +196,11 @@ class TrainConfig(_JsonConfig):
             raise ConfigError(f"lookahead_frames={self.lookahead_frames} must be in 0..10 (latency budget).")
         if self.strategy not in ("default", "mirrored", "multiworker"):
             raise ConfigError(f"strategy={self.strategy!r}; choose default, mirrored or multiworker.")
+        if self.disc_channels < 1 or self.disc_kernel_size < 1 or self.disc_layers < 1:
+            raise ConfigError(
+                f"Discriminator sizes must be >= 1 (channels {self.disc_channels}, kernel {self.disc_kernel_size}, "
+                f"layers {self.disc_layers}); e.g. 64, 5, 2."
+            )
         if self.output_scale not in ("global", "per_dim"):
             raise ConfigError(f"output_scale={self.output_scale!r}; choose global or per_dim.")
         unknown = set(self.augment) - {"pitch", "formant", "speed"}
@@ -209,18 +216,150 @@ class TrainConfig(_JsonConfig):
 
 
 @dataclass(frozen=True)
+class F0TransformConfig:
+    """How ``pitch.F0Transform`` estimates a many-to-one (adaptive) bundle's source mean from the input.
+
+    Offline, the utterance's own mean log-F0 is used once it has ``min_voiced_frames`` voiced frames;
+    a stream starts from the training speakers' mean, worth ``prior_frames`` voiced frames, and its
+    running mean converges to the same utterance mean as ``1 / n``.
+    """
+
+    prior_frames: int = 50
+    min_voiced_frames: int = 10
+
+    def __post_init__(self) -> None:
+        if self.prior_frames < 0 or self.min_voiced_frames < 1:
+            raise ConfigError(
+                f"prior_frames ({self.prior_frames}) must be >= 0 and min_voiced_frames ({self.min_voiced_frames}) >= 1."
+            )
+
+
+@dataclass(frozen=True)
+class ResamplerConfig:
+    """The stream's polyphase resamplers (``resampling.PolyphaseResampler``).
+
+    Band edges are relative to the lower Nyquist frequency. Into the model rate the pass band must reach
+    ~Nyquist: the models saw full-band 16 kHz mel-cepstra, and a filter rolling off from 7.5 kHz raised a
+    bundle's MCD from 5.35 to 6.27 dB (offline, same input); a pass band to Nyquist (aliasing only 8..9 kHz)
+    moved the mel-cepstra of a 16 kHz file by 0.1 dB. Back to the stream rate only images need removing.
+    """
+
+    atten_db: float = 60.0
+    in_band_hz: tuple[float, float] = (0.0, 1_000.0)
+    out_band_hz: tuple[float, float] = (-1_000.0, 1_000.0)
+
+    def __post_init__(self) -> None:
+        if self.atten_db < 20.0:
+            raise ConfigError(f"atten_db={self.atten_db} is too weak; use >= 20 dB (60 dB is the default).")
+        for name, (lo, hi) in (("in_band_hz", self.in_band_hz), ("out_band_hz", self.out_band_hz)):
+            if not lo < hi:
+                raise ConfigError(f"{name}={(lo, hi)}: the pass-band edge must lie below the stop-band edge.")
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    """The streaming pulse/noise vocoder (``vocoder.PulseNoiseSynthesizer``).
+
+    ``fft_size``: length of each pulse response (32 ms at 16 kHz; envelopes are sampled at every other bin
+    of a 1024-point analysis). ``pre_samples``: the synthesiser's own delay, which keeps the pulses'
+    fractional-delay pre-ringing causal. ``unvoiced_f0_hz``: pulse rate in unvoiced stretches (WORLD's).
+    """
+
+    fft_size: int = 512
+    pre_samples: int = 8
+    unvoiced_f0_hz: float = 500.0
+
+    def __post_init__(self) -> None:
+        if self.fft_size < 64 or self.fft_size & (self.fft_size - 1):
+            raise ConfigError(f"fft_size={self.fft_size} must be a power of two >= 64 (e.g. 512).")
+        if not 1 <= self.pre_samples <= self.fft_size // 4:
+            raise ConfigError(f"pre_samples={self.pre_samples} must be in 1..fft_size/4.")
+        if self.unvoiced_f0_hz <= 0:
+            raise ConfigError(f"unvoiced_f0_hz={self.unvoiced_f0_hz} must be > 0 (WORLD uses 500).")
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """Sliding-window WORLD analysis of a stream (``world_stream.WorldEngine``).
+
+    ``window_ms`` of past audio goes into each DIO call, ``lookahead_ms`` of future audio is awaited
+    per frame (latency against accuracy), and the buffer is extended by ``extend_ms`` of a plausible
+    continuation (more than DIO's 35 ms edge zone). DIO decimates to ``sr / dio_speed`` (F0 <= 500 Hz is
+    kept; StoneMask refines at the full rate) with ``dio_channels`` band-pass channels per octave.
+    """
+
+    window_ms: float = 120.0
+    lookahead_ms: float = 15.0
+    extend_ms: float = 40.0
+    dio_speed: int = 8
+    dio_channels: float = 2.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.lookahead_ms <= 50.0:
+            raise ConfigError(f"lookahead_ms={self.lookahead_ms} must be in 0..50 ms; 15 ms suits the 50 ms budget.")
+        if not 40.0 <= self.window_ms <= 500.0:
+            raise ConfigError(f"window_ms={self.window_ms} must be in 40..500 ms.")
+        if not 0.0 < self.extend_ms <= 100.0:
+            raise ConfigError(f"extend_ms={self.extend_ms} must be in (0, 100] ms.")
+        if not 1 <= self.dio_speed <= 12 or self.dio_channels <= 0:
+            raise ConfigError(f"dio_speed={self.dio_speed} must be in 1..12 and dio_channels > 0.")
+
+
+@dataclass(frozen=True)
+class McAdamsConfig:
+    """The streamed VoicePrivacy McAdams anonymizer (``anonymizer.McAdamsEngine``)."""
+
+    sr: int = 16_000
+    frame_ms: float = 20.0
+    lpc_order: int = 20
+    alpha: float = 0.8
+    alpha_range: tuple[float, float] = (0.5, 1.5)
+    max_gain: float = 4.0
+
+    def __post_init__(self) -> None:
+        if not 8_000 <= self.sr <= 48_000:
+            raise ConfigError(f"sr={self.sr} Hz must be in 8000..48000 (16000 is the VoicePrivacy rate).")
+        frame = round(self.sr * self.frame_ms / 1000.0)
+        if frame < 2 * (self.lpc_order + 1) or frame % 2:
+            raise ConfigError(
+                f"frame_ms={self.frame_ms} gives {frame} samples: need an even count >= 2 * (lpc_order + 1)."
+            )
+        if not 2 <= self.lpc_order <= 64:
+            raise ConfigError(f"lpc_order={self.lpc_order} must be in 2..64 (20 at 16 kHz).")
+        lo, hi = self.alpha_range
+        if not 0.0 < lo <= self.alpha <= hi:
+            raise ConfigError(f"alpha={self.alpha} must lie in alpha_range {self.alpha_range}; VoicePrivacy uses 0.8.")
+        if self.max_gain < 1.0:
+            raise ConfigError(f"max_gain={self.max_gain} must be >= 1.")
+
+    @property
+    def frame_length(self) -> int:
+        """Frame in samples (the hop is half of it)."""
+        return int(round(self.sr * self.frame_ms / 1000.0))
+
+
+@dataclass(frozen=True)
 class StreamConfig:
-    """Real-time conversion: the stream's rate and chunking."""
+    """Real-time conversion: the stream's rate and chunking, and the settings of each stage."""
 
     stream_sr: int = 48_000
     chunk_ms: float = 20.0
-    analysis_ms: float = 120.0
+    stats_window: int = 1_000
+    crossfade_ms: float = 10.0
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    resampler: ResamplerConfig = field(default_factory=ResamplerConfig)
+    synth: SynthConfig = field(default_factory=SynthConfig)
+    mcadams: McAdamsConfig = field(default_factory=McAdamsConfig)
 
     def __post_init__(self) -> None:
         if not 8_000 <= self.stream_sr <= 96_000:
             raise ConfigError(f"stream_sr={self.stream_sr} must be in 8000..96000 Hz.")
         if not 5.0 <= self.chunk_ms <= 100.0:
             raise ConfigError(f"chunk_ms={self.chunk_ms} must be in 5..100 ms.")
+        if self.stats_window < 10:
+            raise ConfigError(f"stats_window={self.stats_window} must be >= 10 chunks.")
+        if not 0.0 < self.crossfade_ms <= 100.0:
+            raise ConfigError(f"crossfade_ms={self.crossfade_ms} must be in (0, 100] ms.")
 
     @property
     def chunk_samples(self) -> int:
@@ -287,3 +426,36 @@ class EncoderTrainConfig(_JsonConfig):
             raise ConfigError(f"min_crop_frames={self.min_crop_frames} must be >= 16 and steps_per_epoch >= 1.")
         if not 0.0 < self.learning_rate < 1.0:
             raise ConfigError(f"learning_rate={self.learning_rate} must be in (0, 1).")
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    """One Live (WebRTC) session: the stream, stall recovery, recording and the per-frame trace.
+
+    ``stall_s``: "playing" this long without a frame means the server-side worker is gone.
+    ``max_restarts``: automatic restarts in a row before the person is asked to press Stop, then Start.
+    ``restart_timeout_s``: a restart phase that takes longer is retried. ``settle_s``: the component
+    starts twice (two offers, one answer: stuck "connecting") when it re-renders between "start" and its
+    first state change, which its own stop-and-resize triggers; so it starts only after this pause.
+    ``trace_frames``: per-frame (time, input RMS, output RMS) rows kept in memory (0: no trace).
+    """
+
+    stream: StreamConfig = field(default_factory=lambda: StreamConfig(stream_sr=48_000))  # WebRTC (Opus) rate
+    stall_s: float = 3.0
+    max_restarts: int = 3
+    restart_timeout_s: float = 6.0
+    settle_s: float = 1.0
+    max_record_s: float = 600.0
+    trace_frames: int = 0
+
+    def __post_init__(self) -> None:
+        if self.stall_s <= 0 or self.restart_timeout_s <= 0 or self.settle_s < 0:
+            raise ConfigError(
+                f"stall_s ({self.stall_s}) and restart_timeout_s ({self.restart_timeout_s}) must be > 0, "
+                f"settle_s ({self.settle_s}) >= 0."
+            )
+        if self.max_restarts < 0 or self.max_record_s <= 0 or self.trace_frames < 0:
+            raise ConfigError(
+                f"max_restarts ({self.max_restarts}) and trace_frames ({self.trace_frames}) must be >= 0, "
+                f"max_record_s ({self.max_record_s}) > 0."
+            )

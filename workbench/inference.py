@@ -1,9 +1,10 @@
 """Offline conversion: ``VoiceConverter.load(path_or_baseline).convert(y, sr)``.
 
-A converter analyses speech with WORLD, maps the mel-cepstrum with the bundle's model (LSTM, GAN
-generator or GMM), moves F0 to the target's statistics, keeps the source's aperiodicity and timing,
-and resynthesises. The baselines ``identity`` (the input, unchanged) and ``f0`` (F0 transform only)
-use the same interface so that they can be compared on one table.
+A converter analyses speech with WORLD, maps the mel-cepstrum with its kind's ``FrameMapper``
+(``workbench.models``: LSTM, GAN generator, GMM or a baseline), moves F0 with its ``pitch.F0Transform``,
+keeps the source's aperiodicity and timing, and resynthesises. The baselines ``identity`` (the input,
+unchanged) and ``f0`` (F0 transform only) use the same interface so that they can be compared on one
+table. Nothing here imports TensorFlow: bundles are run by NumPy.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ import numpy as np
 
 from .audio import dbfs, normalize_loudness, resample, validate_audio
 from .bundle import BundleMeta, load_model, read_meta
-from .config import BASELINES, FeatureConfig
-from .data import F0Stats, model_inputs, transform_f0
+from .config import FeatureConfig
+from .data import F0Stats
 from .features import WorldFeatures, mcep_to_sp, sp_to_mcep, world_analyze, world_synthesize
+from .models import registry
+from .models.base import FrameMapper
+from .pitch import F0Transform
 
 
 @dataclass
@@ -34,7 +38,9 @@ class Conversion:
 class VoiceConverter:
     """Converts speech into a target voice with a model bundle, or applies a baseline.
 
-    Build with ``VoiceConverter.load("identity" | "f0" | bundle_dir)``. ``name`` is what tables show.
+    Build with ``VoiceConverter.load("identity" | "f0" | bundle_dir)``. ``name`` is what tables show;
+    ``mapper`` (the kind's ``FrameMapper``) and ``f0_transform`` are what offline and streaming
+    conversion both use.
     """
 
     def __init__(self, name: str, *, kind: str, meta: BundleMeta | None = None, model: Any = None,
@@ -42,7 +48,9 @@ class VoiceConverter:
         self.name, self.kind, self.meta, self.model = name, kind, meta, model
         self.feature_cfg = meta.feature_cfg if meta is not None else (feature_cfg or FeatureConfig())
         self.pitch_ratio = pitch_ratio
-        self._numpy_mapper = None
+        self._mapper: FrameMapper | None = None
+        registry.spec(kind)  # an unknown kind fails here, not at the first conversion
+        self.f0_transform = F0Transform.from_meta(meta, ratio=pitch_ratio)
 
     # ------------------------------------------------------------------------------------- building
     @classmethod
@@ -54,7 +62,7 @@ class VoiceConverter:
         BundleError
             When the folder is not a usable bundle.
         """
-        if str(spec) in BASELINES and not Path(spec).is_dir():
+        if str(spec) in registry.BASELINES and not Path(spec).is_dir():
             return cls(str(spec), kind=str(spec), pitch_ratio=pitch_ratio)
         path = Path(spec)
         meta = read_meta(path)
@@ -66,13 +74,11 @@ class VoiceConverter:
         return cls("f0", kind="f0", meta=meta)
 
     @property
-    def mapper(self):
-        """The model as a ``NumpyMapper`` (built once): fast, framework-free, same numbers as Keras."""
-        if self._numpy_mapper is None:
-            from .models.mapping import NumpyMapper
-
-            self._numpy_mapper = NumpyMapper.from_model(self.model)
-        return self._numpy_mapper
+    def mapper(self) -> FrameMapper:
+        """The kind's ``FrameMapper`` (built once, framework-free)."""
+        if self._mapper is None:
+            self._mapper = registry.mapper_class(self.kind).from_model(self.model, self.meta, kind=self.kind)
+        return self._mapper
 
     @property
     def sr(self) -> int:
@@ -80,54 +86,26 @@ class VoiceConverter:
 
     @property
     def lookahead_frames(self) -> int:
-        return self.meta.lookahead_frames if self.meta is not None and self.kind in ("lstm", "gan") else 0
+        """Frames the mapper waits for in a stream."""
+        return self.mapper.lookahead_frames
 
     @property
     def description(self) -> str:
-        if self.meta is None:
-            return {"identity": "input unchanged", "f0": f"WORLD resynthesis, pitch x{self.pitch_ratio:g}"}[self.kind]
-        src = ", ".join(self.meta.source_voices) or "?"
-        return f"{self.kind.upper()} {src} → {self.meta.target_voice or '?'}"
+        return self.mapper.describe(self.meta, pitch_ratio=self.pitch_ratio)
 
     # ----------------------------------------------------------------------------------- conversion
     @property
     def adaptive_f0(self) -> bool:
         """True for many-to-one bundles: the source's mean log-F0 is estimated from the input itself."""
-        return self.meta is not None and self.meta.f0_mode == "adaptive"
+        return self.f0_transform.adaptive
 
     def convert_f0(self, f0_hz: np.ndarray, *, source_mean: float | None = None) -> np.ndarray:
-        """Target F0 track: the log-Gaussian transform of the bundle's statistics, or a fixed ratio.
-
-        For an ``adaptive`` (many-to-one) bundle the source mean is ``source_mean`` (a stream's running
-        estimate) or the mean log-F0 of ``f0_hz`` itself, so any speaker lands on the target's range.
-        """
-        if self.meta is None:
-            return f0_hz * self.pitch_ratio
-        source = self.meta.source_f0
-        if self.adaptive_f0:
-            voiced = f0_hz[f0_hz > 0]
-            if source_mean is None and voiced.size >= 10:
-                source_mean = float(np.mean(np.log(voiced)))
-            if source_mean is not None:
-                source = F0Stats(source_mean, source.std)
-        return transform_f0(f0_hz, source, self.meta.target_f0)
+        """Target F0 of a whole utterance (``F0Transform.apply_utterance``)."""
+        return self.f0_transform.apply_utterance(f0_hz, source_mean=source_mean)
 
     def map_mcep(self, mc: np.ndarray, f0_hz: np.ndarray) -> np.ndarray:
         """Map a whole utterance's mel-cepstrum ``(n_frames, order + 1)``; ``c_0`` (loudness) is kept."""
-        if self.kind in ("identity", "f0"):
-            return mc
-        meta = self.meta
-        if self.kind == "gmm":
-            mapped = self.model.convert(mc[:, 1:].astype(np.float64))
-        else:
-            x = meta.input_norm.apply(model_inputs(mc, f0_hz, use_f0=meta.use_f0_input))
-            lookahead = meta.lookahead_frames
-            if lookahead:
-                x = np.pad(x, ((0, lookahead), (0, 0)), mode="edge")
-            out, _ = self.mapper.run(x)
-            out = out[lookahead:]
-            mapped = meta.output_norm.invert(out)
-        return np.concatenate([mc[:, :1], mapped], axis=1)
+        return self.mapper.map_utterance(mc, f0_hz)
 
     def convert_features(self, wf: WorldFeatures) -> Conversion:
         """Convert WORLD features of a whole utterance."""
@@ -144,7 +122,7 @@ class VoiceConverter:
         """
         validate_audio(y, sr)
         x = resample(y, orig_sr=sr, target_sr=self.sr)
-        if self.kind == "identity":
+        if not self.mapper.uses_vocoder:
             return x, self.sr
         wf = world_analyze(x, cfg=self.feature_cfg)
         conv = self.convert_features(wf)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import keras
 from keras import ops
 
 
-def weighted_mse(y_true, y_pred, weight):
-    """Mean squared error per frame, weighted per frame (``weight`` shape ``(batch, frames)``)."""
-    per_frame = ops.mean(ops.square(y_true - y_pred), axis=-1)
-    return ops.sum(per_frame * weight) / ops.maximum(ops.sum(weight), 1e-6)
+def mapping_loss() -> keras.losses.Loss:
+    """The regression loss of the LSTM and of the GAN generator: one function, so their curves compare.
+
+    Squared error averaged over coefficients per frame, then a frame-weighted mean,
+    ``sum(w * mse) / sum(w)`` (``sample_weight`` ``(batch, frames)``: 1 for speech, less for pauses,
+    0 for padding), so the value does not depend on how much padding or silence a batch holds.
+    """
+    return keras.losses.MeanSquaredError(reduction="mean_with_sample_weight", name="weighted_mse")
 
 
 def lsgan_discriminator_loss(real_logits, fake_logits):

@@ -528,3 +528,23 @@ def latency_budget_figure(stages_ms: Mapping[str, float], *, budget_ms: float | 
         fig.add_vline(x=float(budget_ms), line={"color": "black", "dash": "dash", "width": 1.5},
                       annotation_text=f"budget {float(budget_ms):g} ms", annotation_position="top")
     return _layout(fig, title=f"{title}: {total:.2f} ms", x_title="delay (ms)", y_title="", height=height)
+def latency_figure(stages_ms: Mapping[str, float], chunk_ms: float) -> go.Figure:
+    """Mean compute time per chunk of each streaming stage, one stacked horizontal bar against the chunk length.
+
+    Parameters
+    ----------
+    stages_ms : mapping of stage name -> ms (``StreamStats.stages_ms``)
+    chunk_ms : float
+        The chunk length: compute beyond it cannot keep up.
+    """
+    fig = go.Figure()
+    for stage, ms in stages_ms.items():
+        fig.add_bar(y=["compute"], x=[ms], name=stage.replace("_", " "), orientation="h",
+                    hovertemplate=f"{stage}: %{{x:.2f}} ms<extra></extra>")
+    fig.add_vline(x=chunk_ms, line_dash="dot", annotation_text=f"{chunk_ms:g} ms chunk", annotation_position="top left")
+    fig.update_layout(barmode="stack", height=190, margin=dict(l=10, r=10, t=40, b=10),
+                      title="Compute time per chunk by stage (ms)",
+                      legend=dict(orientation="h", y=-0.3, traceorder="normal"),
+                      xaxis=dict(range=[0, max(chunk_ms * 1.15, sum(stages_ms.values()) * 1.1)]),
+                      yaxis=dict(showticklabels=False))
+    return fig

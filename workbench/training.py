@@ -1,21 +1,23 @@
-"""Training: one function per model, progress callbacks, stop on request, checkpoints and resume.
+"""Training as steps: prepare the data -> fit the chosen kind -> assemble and save the bundle.
 
 ``train_conversion`` is the whole recipe behind ``workbench train``, the Train page and the notebook:
-pair files, analyse them, align, normalise, fit the chosen model and save a bundle. The model-level
-functions (``train_mapping``, ``train_gan``) compile and fit a given Keras model and return its
-``History``; they never print or draw — callers pass ``on_progress``.
+
+1. ``prepare_parallel``: pair files, analyse them, align (a ``ParallelSet``);
+2. ``split_data``: training/validation utterances and normalisation statistics (a ``TrainSplit``);
+3. the kind's ``fit_<kind>`` (``workbench.fitting``, found through ``models.registry``) returns a ``Fitted``;
+4. ``assemble_meta`` builds the bundle's ``BundleMeta`` from all of it, and ``save_bundle`` writes it.
+
+Progress is reported through ``on_progress(Progress(...))``; a ``stop_event`` ends training early.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -27,14 +29,11 @@ from .data import (
     UtteranceFeatures,
     analyze_files,
     build_parallel_set,
-    make_dataset,
-    make_windows,
-    model_inputs,
     pair_files,
-    realign,
     split_by_utterance,
 )
 from .errors import DataError, TrainingStopped
+from .models import registry
 
 MIN_TRAIN_FRAMES = 1000
 
@@ -54,164 +53,6 @@ class Progress:
 
 ProgressFn = Callable[[Progress], None]
 
-
-def _keras_callbacks():
-    import keras
-
-    class ProgressCallback(keras.callbacks.Callback):
-        """Turns Keras hooks into ``on_progress(Progress(...))`` calls and honours a stop event."""
-
-        def __init__(self, stage: str, epochs: int, steps: int, on_progress: ProgressFn | None, stop_event: threading.Event | None):
-            super().__init__()
-            self.stage, self.epochs, self.steps = stage, epochs, steps
-            self.on_progress, self.stop_event = on_progress, stop_event
-            self.t0 = time.perf_counter()
-            self.epoch = 0
-
-        def _stop_requested(self) -> bool:
-            if self.stop_event is not None and self.stop_event.is_set():
-                self.model.stop_training = True
-                return True
-            return False
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.epoch = epoch
-
-        def on_train_batch_end(self, batch, logs=None):
-            self._stop_requested()
-            if self.on_progress and (batch % 5 == 0 or batch + 1 == self.steps):
-                self.on_progress(Progress(self.stage, self.epoch + 1, self.epochs, batch + 1, self.steps,
-                                          {k: float(v) for k, v in (logs or {}).items()}, time.perf_counter() - self.t0))
-
-        def on_epoch_end(self, epoch, logs=None):
-            self._stop_requested()
-            if self.on_progress:
-                self.on_progress(Progress(self.stage, epoch + 1, self.epochs, self.steps, self.steps,
-                                          {k: float(v) for k, v in (logs or {}).items()}, time.perf_counter() - self.t0))
-
-    class CheckpointCallback(keras.callbacks.Callback):
-        """Saves the model (with optimizer state) and a small state file after every epoch."""
-
-        def __init__(self, directory: Path, stage: str):
-            super().__init__()
-            self.directory, self.stage = directory, stage
-            self.history: dict[str, list[float]] = {}
-
-        def on_epoch_end(self, epoch, logs=None):
-            for k, v in (logs or {}).items():
-                self.history.setdefault(k, []).append(float(v))
-            tmp = self.directory / f".{self.stage}.part.keras"
-            self.model.save(tmp)
-            os.replace(tmp, self.directory / f"{self.stage}.keras")
-            state = {"stage": self.stage, "epoch": epoch + 1, "history": self.history}
-            tmp_state = self.directory / f".{self.stage}.json.part"
-            tmp_state.write_text(json.dumps(state))
-            os.replace(tmp_state, self.directory / f"{self.stage}.json")
-
-    return ProgressCallback, CheckpointCallback
-
-
-def get_strategy(name: str = "default"):
-    """The ``tf.distribute`` strategy named by ``TrainConfig.strategy``."""
-    import tensorflow as tf
-
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    if name == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    return tf.distribute.get_strategy()
-
-
-def _resume_state(cfg: TrainConfig, stage: str) -> tuple[Path | None, dict[str, Any] | None]:
-    if not cfg.checkpoint_dir:
-        return None, None
-    directory = Path(cfg.checkpoint_dir)
-    directory.mkdir(parents=True, exist_ok=True)
-    state_file, model_file = directory / f"{stage}.json", directory / f"{stage}.keras"
-    if state_file.is_file() and model_file.is_file():
-        try:
-            return directory, json.loads(state_file.read_text())
-        except (OSError, json.JSONDecodeError):
-            return directory, None
-    return directory, None
-
-
-def train_mapping(
-    model,
-    train_ds,
-    val_ds,
-    *,
-    cfg: TrainConfig,
-    steps: int,
-    on_progress: ProgressFn | None = None,
-    stop_event: threading.Event | None = None,
-    stage: str = "lstm",
-):
-    """Fit a ``MappingModel`` with weighted squared error, early stopping and (optional) checkpoints.
-
-    With ``cfg.checkpoint_dir`` set, a checkpoint is written after every epoch and an interrupted run
-    resumes from it (same epochs, weights and optimizer state). Returns the Keras ``History`` of this run.
-    """
-    import keras
-
-    ProgressCallback, CheckpointCallback = _keras_callbacks()
-    directory, state = _resume_state(cfg, stage)
-    initial_epoch = 0
-    if state is not None:
-        resumed = keras.models.load_model(directory / f"{stage}.keras", safe_mode=True)
-        model.set_weights(resumed.get_weights())
-        initial_epoch = int(state["epoch"])
-    optimizer = keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0)
-    if state is not None and resumed.optimizer is not None and resumed.optimizer.variables:
-        # the optimizer is tied to the variables it was built with: copy its state (step, moments) over
-        optimizer.build(model.trainable_variables)
-        for new, old in zip(optimizer.variables, resumed.optimizer.variables):
-            new.assign(old)
-    model.compile(optimizer=optimizer, loss="mse", weighted_metrics=[])
-    callbacks = [
-        ProgressCallback(stage, cfg.epochs, steps, on_progress, stop_event),
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True),
-    ]
-    if cfg.lr_patience:
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=cfg.lr_patience,
-                                                           min_lr=cfg.learning_rate / 16))
-    if directory is not None:
-        ckpt = CheckpointCallback(directory, stage)
-        if state is not None:
-            ckpt.history = state.get("history", {})
-        callbacks.append(ckpt)
-    if initial_epoch >= cfg.epochs:
-        return keras.callbacks.History()
-    return model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, initial_epoch=initial_epoch,
-                     callbacks=callbacks, verbose=0, shuffle=False)
-
-
-def train_gan(
-    generator,
-    train_ds,
-    val_ds,
-    *,
-    cfg: TrainConfig,
-    steps: int,
-    on_progress: ProgressFn | None = None,
-    stop_event: threading.Event | None = None,
-):
-    """Fine-tune a (pre-trained) generator adversarially for ``cfg.gan_epochs`` epochs; returns the History."""
-    import keras
-
-    from .models.gan import Discriminator, GANTrainer
-
-    ProgressCallback, _ = _keras_callbacks()
-    trainer = GANTrainer(generator, Discriminator())
-    trainer.compile(
-        g_optimizer=keras.optimizers.Adam(cfg.gan_learning_rate, clipnorm=1.0),
-        d_optimizer=keras.optimizers.Adam(cfg.gan_learning_rate, clipnorm=1.0),
-        adv_weight=cfg.gan_adv_weight,
-    )
-    callbacks = [ProgressCallback("gan", cfg.gan_epochs, steps, on_progress, stop_event)]
-    return trainer.fit(train_ds, validation_data=val_ds, epochs=cfg.gan_epochs, callbacks=callbacks, verbose=0, shuffle=False)
-
-
 # ------------------------------------------------------------------------------------------- recipe
 @dataclass
 class TrainResult:
@@ -225,12 +66,33 @@ class TrainResult:
     stopped: bool = False
 
 
-def _history_dict(*histories) -> dict[str, list[float]]:
-    out: dict[str, list[float]] = {}
-    for prefix, h in histories:
-        for k, v in (getattr(h, "history", None) or {}).items():
-            out[f"{prefix}{k}"] = [float(x) for x in v]
-    return out
+@dataclass(frozen=True)
+class TrainSplit:
+    """Training and validation utterances of a ``ParallelSet`` and the statistics fitted on the training part.
+
+    ``output_norm`` normalises target ``c_1..c_M``; with ``TrainConfig.output_scale == "global"`` every
+    coefficient shares one scale, so that squared error weighs dimensions as MCD does.
+    """
+
+    train_idx: np.ndarray
+    val_idx: np.ndarray
+    input_norm: NormStats
+    output_norm: NormStats
+    n_train_frames: int
+    n_val_frames: int
+
+
+def split_data(data: ParallelSet, cfg: TrainConfig) -> TrainSplit:
+    """Split by utterance (``cfg.val_fraction``, ``cfg.seed``) and fit the normalisation statistics."""
+    train_idx, val_idx = split_by_utterance(len(data.inputs), cfg.val_fraction, cfg.seed)
+    out_norm = NormStats.fit(np.concatenate([data.targets[i][:, 1:] for i in train_idx]))
+    if cfg.output_scale == "global":
+        # one scale for every coefficient: squared error then weighs dimensions as MCD does, instead of
+        # inflating the tiny high-order coefficients to unit variance
+        out_norm = NormStats(out_norm.mean, np.full_like(out_norm.std, float(np.sqrt(np.mean(out_norm.std**2)))))
+    in_norm = NormStats.fit(np.concatenate([data.inputs[i] for i in train_idx]))
+    return TrainSplit(train_idx, val_idx, in_norm, out_norm, int(sum(len(data.inputs[i]) for i in train_idx)),
+                      int(sum(len(data.inputs[i]) for i in val_idx)))
 
 
 def prepare_parallel(
@@ -301,6 +163,24 @@ def train_conversion(
                           target_voice=Path(target_dir).name, n_pairs=len(pairs), t0=t0)
 
 
+
+def assemble_meta(data: ParallelSet, split: TrainSplit, fitted, *, cfg: TrainConfig, feature_cfg: FeatureConfig,
+                  source_voices: Sequence[str], target_voice: str, n_pairs: int, elapsed_s: float) -> BundleMeta:
+    """The bundle's metadata, built once from the data, the split and what the fit decided."""
+    val = fitted.history.get("val_loss") or [float("nan")]
+    return BundleMeta(
+        kind=cfg.model, feature_cfg=feature_cfg, output_norm=split.output_norm, source_f0=data.source_f0,
+        target_f0=data.target_f0, input_norm=split.input_norm if fitted.use_input_norm else None,
+        model_cfg=fitted.model_cfg, lookahead_frames=fitted.lookahead_frames, use_f0_input=cfg.use_f0_input,
+        f0_mode=data.f0_mode, source_voices=list(source_voices), target_voice=target_voice,
+        train_args={**cfg.to_dict(), "n_pairs": n_pairs, "n_utterances": len(data.inputs),
+                    **({"history": fitted.history} if fitted.history else {})},
+        metrics=({"val_loss": float(np.nanmin(val)), "epochs_run": len(fitted.history.get("loss", [])),
+                  "train_frames": split.n_train_frames, "val_frames": split.n_val_frames,
+                  "train_seconds": round(elapsed_s, 1)} if fitted.history else {}),
+    )
+
+
 def fit_conversion(
     data: ParallelSet,
     out_dir: str | os.PathLike,
@@ -314,109 +194,15 @@ def fit_conversion(
     n_pairs: int = 0,
     t0: float | None = None,
 ) -> TrainResult:
-    """Fit the model chosen by ``cfg.model`` on an aligned ``ParallelSet`` and save the bundle."""
+    """Fit the kind ``cfg.model`` on an aligned ``ParallelSet`` and save the bundle (steps 2-4)."""
     t0 = time.perf_counter() if t0 is None else t0
     if stop_event is not None and stop_event.is_set():
         raise TrainingStopped("Training was stopped before it started; nothing was saved.")
-    train_idx, val_idx = split_by_utterance(len(data.inputs), cfg.val_fraction, cfg.seed)
-    pick = lambda seq, idx: [seq[i] for i in idx]  # noqa: E731
-    out_norm = NormStats.fit(np.concatenate([data.targets[i][:, 1:] for i in train_idx]))
-    if cfg.output_scale == "global":
-        # one scale for every coefficient: squared error then weighs dimensions as MCD does, instead of
-        # inflating the tiny high-order coefficients to unit variance
-        out_norm = NormStats(out_norm.mean, np.full_like(out_norm.std, float(np.sqrt(np.mean(out_norm.std**2)))))
-    in_norm = NormStats.fit(np.concatenate(pick(data.inputs, train_idx)))
-    meta = BundleMeta(
-        kind=cfg.model, feature_cfg=feature_cfg, output_norm=out_norm, source_f0=data.source_f0,
-        target_f0=data.target_f0, input_norm=in_norm, lookahead_frames=cfg.lookahead_frames if cfg.model != "gmm" else 0,
-        use_f0_input=cfg.use_f0_input, f0_mode=data.f0_mode, source_voices=list(source_voices), target_voice=target_voice,
-        train_args={**cfg.to_dict(), "n_pairs": n_pairs, "n_utterances": len(data.inputs)},
-    )
-    n_train = int(sum(len(data.inputs[i]) for i in train_idx))
-    n_val = int(sum(len(data.inputs[i]) for i in val_idx))
-
-    if cfg.model == "gmm":
-        from .features import speech_mask
-        from .models.gmm import JointGMM
-
-        if on_progress:
-            on_progress(Progress("gmm", 0, 1, 0, 1, {}, time.perf_counter() - t0))
-        xs, ys = [], []
-        for i in train_idx:
-            m = speech_mask(data.targets[i][:, 0])
-            xs.append(data.inputs[i][:, : out_norm.mean.size][m])
-            ys.append(data.targets[i][:, 1:][m])
-        model = JointGMM.fit(np.concatenate(xs), np.concatenate(ys), n_components=cfg.gmm_components, seed=cfg.seed)
-        meta.input_norm = None
-        save_bundle(out_dir, meta, model)
-        if on_progress:
-            on_progress(Progress("gmm", 1, 1, 1, 1, {}, time.perf_counter() - t0))
-        return TrainResult(Path(out_dir), {}, n_train, n_val, time.perf_counter() - t0)
-
-    import keras
-    import tensorflow as tf
-
-    from .models.mapping import MappingModel
-
-    keras.utils.set_random_seed(cfg.seed)
-    tf.config.experimental.enable_op_determinism()
-    model_cfg = replace(cfg.model_cfg, in_dim=data.inputs[0].shape[1], out_dim=out_norm.mean.size)
-    meta.model_cfg = asdict(model_cfg)
-
-    def datasets():
-        """Training and validation ``tf.data`` pipelines of the current targets, and steps per epoch."""
-        out = []
-        for idx, shuffle in ((train_idx, True), (val_idx, False)):
-            x, y, w = make_windows(
-                [in_norm.apply(data.inputs[i]) for i in idx],
-                [out_norm.apply(data.targets[i][:, 1:]) for i in idx],
-                [data.weights[i] for i in idx],
-                seq_frames=cfg.seq_frames, lookahead=cfg.lookahead_frames,
-            )
-            out.append(make_dataset(x, y, w, batch_size=cfg.batch_size, shuffle=shuffle, seed=cfg.seed))
-            if shuffle:
-                n_windows = len(x)
-        return out[0], out[1], int(np.ceil(n_windows / cfg.batch_size))
-
-    train_ds, val_ds, steps = datasets()
-    strategy = get_strategy(cfg.strategy)
-    with strategy.scope():
-        model = MappingModel(**asdict(model_cfg))
-        model.build((None, None, model_cfg.in_dim))
-        hist = train_mapping(model, train_ds, val_ds, cfg=cfg, steps=steps, on_progress=on_progress,
-                             stop_event=stop_event)
-        histories = [("", hist)]
-        stopped = bool(stop_event is not None and stop_event.is_set())
-        if cfg.realign_rounds and data.sources and not stopped:
-            from .models.mapping import NumpyMapper
-
-            mapper = NumpyMapper.from_model(model)
-
-            def convert(u: UtteranceFeatures) -> np.ndarray:
-                x = np.pad(in_norm.apply(model_inputs(u.mcep, u.f0, use_f0=cfg.use_f0_input)),
-                           ((0, cfg.lookahead_frames), (0, 0)), mode="edge")
-                out, _ = mapper.run(x)
-                return np.concatenate([u.mcep[:, :1], out_norm.invert(out[cfg.lookahead_frames:])], axis=1)
-
-            if on_progress:
-                on_progress(Progress("alignment", 0, 1, 0, len(data.sources), {}, time.perf_counter() - t0))
-            realign(data, convert, cfg=cfg)
-            train_ds, val_ds, steps = datasets()
-            histories.append(("refine_", train_mapping(model, train_ds, val_ds, cfg=cfg, steps=steps,
-                                                       on_progress=on_progress, stop_event=stop_event,
-                                                       stage="refine")))
-            stopped = bool(stop_event is not None and stop_event.is_set())
-        if cfg.model == "gan" and not stopped:
-            histories.append(("gan_", train_gan(model, train_ds, val_ds, cfg=cfg, steps=steps,
-                                                 on_progress=on_progress, stop_event=stop_event)))
-            stopped = bool(stop_event is not None and stop_event.is_set())
-    history = _history_dict(*histories)
-    if not history.get("loss") and not history.get("gan_loss"):
-        if stopped:
-            raise TrainingStopped("Training was stopped before the first epoch finished; nothing was saved.")
-    val = history.get("val_loss") or [float("nan")]
-    meta.metrics = {"val_loss": float(np.nanmin(val)), "epochs_run": len(history.get("loss", [])),
-                    "train_frames": n_train, "val_frames": n_val, "train_seconds": round(time.perf_counter() - t0, 1)}
-    meta.train_args["history"] = history
-    save_bundle(out_dir, meta, model)
-    return TrainResult(Path(out_dir), history, n_train, n_val, time.perf_counter() - t0, stopped)
+    split = split_data(data, cfg)
+    fit = registry.fit_function(cfg.model)
+    fitted = fit(data, split, cfg=cfg, on_progress=on_progress, stop_event=stop_event)
+    meta = assemble_meta(data, split, fitted, cfg=cfg, feature_cfg=feature_cfg, source_voices=source_voices,
+                         target_voice=target_voice, n_pairs=n_pairs, elapsed_s=time.perf_counter() - t0)
+    save_bundle(out_dir, meta, fitted.model)
+    return TrainResult(Path(out_dir), fitted.history, split.n_train_frames, split.n_val_frames,
+                       time.perf_counter() - t0, fitted.stopped)

@@ -11,7 +11,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from ..losses import lsgan_discriminator_loss, lsgan_generator_loss, weighted_mse
+from ..losses import lsgan_discriminator_loss, lsgan_generator_loss, mapping_loss
 
 
 @keras.saving.register_keras_serializable(package="workbench")
@@ -36,7 +36,7 @@ class Discriminator(keras.Model):
 
 
 class GANTrainer(keras.Model):
-    """Trains a generator (a ``MappingModel``) with squared error plus a weighted LSGAN loss.
+    """Trains a generator (a ``MappingModel``) with ``losses.mapping_loss`` plus a weighted LSGAN loss.
 
     As in Saito et al. the adversarial term is scaled by ``E_mse / E_adv`` (no gradient through the
     ratio) so that ``adv_weight`` sets its share of the generator loss independent of the loss scales.
@@ -47,6 +47,7 @@ class GANTrainer(keras.Model):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
+        self.mse_loss = mapping_loss()  # the plain LSTM's loss: the two runs' curves are on one scale
         self.g_loss_tracker = keras.metrics.Mean(name="loss")
         self.mse_tracker = keras.metrics.Mean(name="mse")
         self.adv_tracker = keras.metrics.Mean(name="adv")
@@ -78,7 +79,7 @@ class GANTrainer(keras.Model):
 
         with tf.GradientTape() as g_tape:
             fake = self.generator(x, training=True)
-            mse = weighted_mse(y, fake, w)
+            mse = self.mse_loss(y, fake, sample_weight=w)
             adv = lsgan_generator_loss(self.discriminator(fake * mask, training=False))
             scale = ops.stop_gradient(mse / ops.maximum(adv, 1e-6))
             g_loss = mse + self.adv_weight * scale * adv
@@ -94,7 +95,7 @@ class GANTrainer(keras.Model):
     def test_step(self, data):
         x, y, w = data
         fake = self.generator(x, training=False)
-        mse = weighted_mse(y, fake, w)
+        mse = self.mse_loss(y, fake, sample_weight=w)
         self.mse_tracker.update_state(mse)
         self.g_loss_tracker.update_state(mse)
         return {"loss": self.g_loss_tracker.result(), "mse": self.mse_tracker.result()}

@@ -8,6 +8,7 @@ given the source, averaged over the mixture posterior. Frame-wise: it sees no co
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -15,11 +16,15 @@ from scipy.special import logsumexp
 
 from ..errors import BundleError
 from ..features import deltas
+from .base import FrameMapper
+
+GMM_FILE = "gmm.npz"
+DELTA_WIDTH = 9  # ``features.deltas``' window: a frame's delta needs 4 frames on either side
 
 
 def with_deltas(x: np.ndarray) -> np.ndarray:
     """Static features and their first time derivative, ``(n_frames, 2 * dims)``."""
-    return np.concatenate([x, deltas(x)], axis=1)
+    return np.concatenate([x, deltas(x, width=DELTA_WIDTH)], axis=1)
 
 
 class JointGMM:
@@ -71,5 +76,49 @@ class JointGMM:
         try:
             with np.load(Path(path), allow_pickle=False) as z:
                 return cls(z["weights"], z["means"], z["covariances"], int(z["dim"]))
-        except (OSError, ValueError, KeyError, np.linalg.LinAlgError) as err:
+        except (OSError, zipfile.BadZipFile, ValueError, KeyError, np.linalg.LinAlgError) as err:
             raise BundleError(f"GMM parameters in {Path(path).name} are corrupt ({err}); retrain the model.") from err
+
+
+class GmmMapper(FrameMapper):
+    """The joint-density GMM as a frame mapper.
+
+    Its deltas reach ``(DELTA_WIDTH - 1) // 2`` frames into the future, so a stream waits that many
+    frames; the state is the last ``2 * lookahead`` frames (the past half of each delta window).
+    Offline, the whole utterance is converted at once (deltas at the ends interpolate).
+    """
+
+    kind = "gmm"
+    lookahead_frames = (DELTA_WIDTH - 1) // 2
+
+    def __init__(self, gmm: JointGMM, kind: str = "gmm"):
+        super().__init__(kind)
+        self.gmm = gmm
+
+    @classmethod
+    def from_model(cls, model: JointGMM, meta, *, kind: str = "") -> GmmMapper:
+        return cls(model, kind or meta.kind)
+
+    def map(self, mcep: np.ndarray, f0_hz: np.ndarray, state: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        L = self.lookahead_frames
+        ctx = 2 * L
+        x = np.asarray(mcep[:, 1:], np.float64)
+        history = np.repeat(x[:1], ctx, axis=0) if state is None else state
+        window = np.vstack([history, x])
+        y = self.gmm.convert(window)
+        return np.asarray(y[L:L + len(x)], dtype=np.float64), window[-ctx:]
+
+    def map_utterance(self, mcep: np.ndarray, f0_hz: np.ndarray) -> np.ndarray:
+        mapped = self.gmm.convert(np.asarray(mcep[:, 1:], np.float64))
+        return np.concatenate([np.asarray(mcep[:, :1], np.float64), mapped], axis=1)
+
+    @classmethod
+    def load_model(cls, path: str | os.PathLike, meta) -> JointGMM:
+        path = Path(path)
+        if not (path / GMM_FILE).is_file():
+            raise BundleError(f"{path.name}: {GMM_FILE} is missing; the bundle is incomplete — retrain it.")
+        return JointGMM.load(path / GMM_FILE)
+
+    @classmethod
+    def save_model(cls, model: JointGMM, path: str | os.PathLike) -> None:
+        model.save(Path(path) / GMM_FILE)

@@ -76,57 +76,13 @@ class MappingModel(keras.Model):
     def numpy_weights(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """``(kernel, recurrent_kernel, bias)`` of each LSTM layer plus ``(kernel, bias)`` of the output layer.
 
-        Used by ``streaming.NumpyLSTM`` to run the model frame by frame without Keras.
+        Used by ``models.lstm.NumpyLSTM`` to run the model frame by frame without Keras.
         """
         layers = [tuple(np.asarray(w, dtype=np.float32) for w in lstm.cell.get_weights()) for lstm in self.lstms]
         layers.append(tuple(np.asarray(w, dtype=np.float32) for w in self.proj.get_weights()))
         return layers
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
+from .lstm import NumpyLSTM  # noqa: E402 - the NumPy runner lives beside the mapper that uses it
 
-
-class NumpyMapper:
-    """A trained ``MappingModel`` running in NumPy, frame by frame or over a sequence, with explicit state.
-
-    Calling Keras per 20 ms chunk costs milliseconds of framework overhead; the same arithmetic in NumPy
-    costs microseconds and keeps TensorFlow out of the audio thread. Gate order follows Keras (i, f, c, o).
-
-    Examples
-    --------
-    >>> mapper = NumpyMapper(model.numpy_weights())                        # doctest: +SKIP
-    >>> y, state = mapper.run(x_chunk, state)                              # doctest: +SKIP
-    """
-
-    def __init__(self, weights: list[tuple[np.ndarray, ...]]):
-        *lstm, (self.w_out, self.b_out) = weights
-        self.layers = [(k.astype(np.float32), r.astype(np.float32), b.astype(np.float32)) for k, r, b in lstm]
-        self.units = [r.shape[0] for _, r, _ in self.layers]
-
-    @classmethod
-    def from_model(cls, model: MappingModel) -> NumpyMapper:
-        return cls(model.numpy_weights())
-
-    def initial_state(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Zero ``(h, c)`` for every layer."""
-        return [(np.zeros(u, np.float32), np.zeros(u, np.float32)) for u in self.units]
-
-    def run(self, x: np.ndarray, state: list[tuple[np.ndarray, np.ndarray]] | None = None):
-        """Map frames ``x`` ``(n_frames, in_dim)``; returns ``(y (n_frames, out_dim), new_state)``."""
-        state = state or self.initial_state()
-        h_seq = np.asarray(x, dtype=np.float32)
-        new_state = []
-        for (kernel, rec, bias), (h, c) in zip(self.layers, state):
-            pre = h_seq @ kernel + bias  # input projection for all frames at once
-            out = np.empty((len(h_seq), rec.shape[0]), np.float32)
-            u = rec.shape[0]
-            for t in range(len(h_seq)):
-                z = pre[t] + h @ rec
-                i, f = _sigmoid(z[:u]), _sigmoid(z[u : 2 * u])
-                c = f * c + i * np.tanh(z[2 * u : 3 * u])
-                h = _sigmoid(z[3 * u :]) * np.tanh(c)
-                out[t] = h
-            new_state.append((h, c))
-            h_seq = out
-        return h_seq @ self.w_out + self.b_out, new_state
+NumpyMapper = NumpyLSTM  # the runner's former name

@@ -1,0 +1,190 @@
+"""The WORLD streaming engine: sliding-window analysis -> the kind's ``FrameMapper`` -> ``F0Transform`` ->
+``PulseNoiseSynthesizer``, one 5 ms frame at a time, at the model's rate.
+
+Pipeline per frame ``k`` (centred on sample ``k * hop``), run once the input reaches ``k * hop + lookahead``:
+
+1. DIO (+ StoneMask) on the last ``window_ms``, extended past its end by repeating the last pitch period
+   (or mirroring, when unvoiced): DIO otherwise zeroes its last 35 ms and truncates CheapTrick's window.
+2. CheapTrick at frame ``k`` -> mel-cepstrum -> the mapper (its state carried across calls), which
+   emits frame ``k - L`` (``L = mapper.lookahead_frames``).
+3. That older frame's F0 is re-estimated from the same, now longer, DIO run (its voicing onset is
+   clearer ``L`` frames later; a frame either analysis calls voiced is voiced) and D4C measures its
+   aperiodicity with a complete window (every other frame; odd frames average their neighbours).
+4. ``PulseNoiseSynthesizer`` renders the samples between the last two converted frames.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+import numpy as np
+
+from .config import AnalysisConfig, SynthConfig
+from .features import mcep_to_sp, sp_to_mcep
+from .vocoder import PulseNoiseSynthesizer
+
+
+class WorldEngine:
+    """Frame-level conversion of a stream at the model's rate.
+
+    ``push`` returns samples in multiples of the hop; ``fill`` zeros in front of them keep the output at
+    least as long as the input, and output sample ``i`` (counting the fill) renders input sample
+    ``i - delay``.
+
+    Parameters
+    ----------
+    converter : VoiceConverter
+        Supplies ``feature_cfg``, ``mapper`` (a ``FrameMapper``) and ``f0_transform``.
+    analysis : AnalysisConfig
+        Window, lookahead and DIO settings of the sliding analysis.
+    synth_cfg : SynthConfig
+        The vocoder's settings.
+    seed : int
+        Seed of the vocoder's noise.
+    """
+
+    reports_f0 = True
+
+    def __init__(self, converter, *, analysis: AnalysisConfig = AnalysisConfig(),
+                 synth_cfg: SynthConfig = SynthConfig(), seed: int = 0):
+        import pyworld
+
+        self._pw = pyworld
+        self.analysis = analysis
+        fc = self.fc = converter.feature_cfg
+        self.sr, self.hop = fc.sr, fc.hop_length
+        self.mapper = converter.mapper  # built here: nothing heavy in push()
+        self.f0_transform = converter.f0_transform
+        self.model_delay = self.mapper.lookahead_frames
+        self.la = int(round(analysis.lookahead_ms * self.sr / 1000.0))
+        window = int(round(analysis.window_ms * self.sr / 1000.0))
+        # samples before the frame centre in the analysis buffer: a whole number of hops, so DIO's
+        # frame grid (0, hop, 2 hop, ... from the buffer start) lands on the stream's frame centres
+        self.ctx = max(self.hop * (self.model_delay + 8), -(-(window - self.la - 1) // self.hop) * self.hop)
+        self.extend = int(round(analysis.extend_ms * self.sr / 1000.0))
+        self.synth = PulseNoiseSynthesizer(fc, seed=seed, synth_cfg=synth_cfg)
+        self.fill = self.la + self.hop * (self.model_delay + 1)
+        self.delay = self.fill + self.synth.delay
+        self.stage_s = dict.fromkeys(("analysis", "model", "synthesis"), 0.0)
+        self.reset()
+
+    def reset(self) -> None:
+        L = self.model_delay
+        self._x = np.zeros(self.ctx)  # samples from absolute index self._x0 on (zeros before the stream)
+        self._x0 = -self.ctx
+        self._n_in = 0
+        self._k = 0  # next frame to analyse
+        self._f0_hold = 0.0  # F0 of the last analysed frame (chooses the buffer extension)
+        self._f0a = deque([0.0] * L, maxlen=L + 1)  # stage-A F0 of frames k - L .. k
+        self._mc_src = deque(maxlen=L + 1)  # source mel-cepstra of frames k - L .. k
+        self._map_state = self.mapper.initial_state()
+        self._f0_state = self.f0_transform.initial_state()
+        self._ap_prev: np.ndarray | None = None  # D4C of the last even frame
+        self._ap_next: np.ndarray | None = None  # D4C of the next even frame, measured early
+        self.f0_hz = 0.0
+        self.out_f0_hz = 0.0
+        self.synth.reset()
+
+    # --------------------------------------------------------------------------------- analysis
+    def _extended(self, seg: np.ndarray) -> np.ndarray:
+        """The buffer plus a plausible continuation: the last pitch period repeated, or a mirror image."""
+        n = self.extend
+        if self._f0_hold > 0:
+            period = int(round(self.sr / self._f0_hold))
+            tail = np.tile(seg[-period:], n // period + 1)[:n]
+        else:
+            tail = seg[-2:-n - 2:-1]
+        return np.concatenate([seg, tail])
+
+    def _analyse(self, k: int) -> tuple[np.ndarray, float, float, np.ndarray | None]:
+        """Stage A for frame ``k`` (mel-cepstrum, F0) and stage B for frame ``j = k - L`` (F0, aperiodicity).
+
+        With a model lookahead, D4C (the costliest call) runs for even frames only: an odd frame ``j``
+        measures frame ``j + 1`` early (30 ms of lookahead is plenty) and takes the mean of its neighbours.
+        """
+        pw, fc, hop, L, an = self._pw, self.fc, self.hop, self.model_delay, self.analysis
+        start = k * hop - self.ctx - self._x0
+        seg = self._x[start:start + self.ctx + self.la + 1]
+        buf = self._extended(seg)
+        f0_dio, t = pw.dio(buf, self.sr, f0_floor=fc.f0_floor, f0_ceil=fc.f0_ceil, frame_period=fc.hop_ms,
+                           speed=an.dio_speed, channels_in_octave=an.dio_channels)
+        ia = self.ctx // hop
+        j = k - L
+        odd = L > 0 and j % 2 == 1
+        rows = [ia] if L == 0 else ([ia, ia - L, ia - L + 1] if odd else [ia, ia - L])
+        f0_sm = pw.stonemask(buf, np.ascontiguousarray(f0_dio[rows]), np.ascontiguousarray(t[rows]), self.sr)
+        fa = float(f0_sm[0])
+        sp = pw.cheaptrick(buf, f0_sm[:1].copy(), t[ia:ia + 1].copy(), self.sr, f0_floor=fc.f0_floor,
+                           fft_size=fc.n_fft)
+        self._f0a.append(fa)  # now holds stage-A F0 of frames k - L .. k
+        self._f0_hold = fa
+        mc = sp_to_mcep(sp, cfg=fc)[0]
+        if j < 0:
+            return mc, fa, 0.0, None
+
+        def union(f0_b: float, f0_a: float) -> float:  # either analysis calling it voiced makes it voiced
+            return f0_b if f0_b > 0 or f0_a <= 0 else f0_a
+
+        def d4c(f0_hz: float, row: int) -> np.ndarray:
+            return pw.d4c(buf, np.array([f0_hz]), t[row:row + 1].copy(), self.sr, fft_size=fc.n_fft)[0]
+
+        fb = union(float(f0_sm[1 if L else 0]), self._f0a[0])
+        if L == 0:
+            ap = d4c(fb, ia)
+        elif not odd:
+            ap = self._ap_next if self._ap_next is not None else d4c(fb, ia - L)
+            self._ap_prev, self._ap_next = ap, None
+        else:
+            self._ap_next = d4c(union(float(f0_sm[2]), self._f0a[1]), ia - L + 1)
+            ap = self._ap_next if self._ap_prev is None else 0.5 * (self._ap_prev + self._ap_next)
+        return mc, fa, fb, ap
+
+    # ------------------------------------------------------------------------------------- push
+    def push(self, x: np.ndarray) -> np.ndarray:
+        """Add samples at ``sr``; returns the newly rendered samples (a multiple of the hop)."""
+        self._x = np.concatenate([self._x, np.asarray(x, dtype=np.float64)])
+        self._n_in += len(x)
+        hop = self.hop
+        t0 = time.perf_counter()
+        new_mc, new_fa, out_f0, out_ap, out_src = [], [], [], [], []
+        while self._k * hop + self.la < self._n_in:
+            mc, fa, fb, ap = self._analyse(self._k)
+            self._mc_src.append(mc)
+            new_mc.append(mc)
+            new_fa.append(fa)
+            if ap is not None:
+                out_f0.append(fb)
+                out_ap.append(ap)
+                out_src.append(self._mc_src[0])  # source frame k - L (the deque holds frames k - L .. k)
+            self._k += 1
+        # keep the samples the next frame's buffer starts from
+        drop = self._k * hop - self.ctx - self._x0
+        if drop > 0:
+            self._x, self._x0 = self._x[drop:], self._x0 + drop
+        t1 = time.perf_counter()
+        self.stage_s["analysis"] += t1 - t0
+        if not new_mc:
+            return np.zeros(0)
+        self.f0_hz = new_fa[-1]
+        mapped, self._map_state = self.mapper.map(np.array(new_mc), np.array(new_fa), self._map_state)
+        mapped = mapped[len(mapped) - len(out_f0):]  # rows of frames k - L >= 0
+        t2 = time.perf_counter()
+        self.stage_s["model"] += t2 - t1
+        if not out_f0:
+            return np.zeros(0)
+        src = np.array(out_src)
+        mc_out = np.concatenate([src[:, :1], mapped], axis=1)  # c0 (loudness) from the source
+        sp = mcep_to_sp(np.vstack([mc_out, src]), cfg=self.fc)
+        sp, sp_src = sp[: len(src)], sp[len(src):]
+        # c0 alone keeps the level only when the envelope's shape does not move power; rescale each frame
+        # to the source frame's envelope power (offline conversion normalises the whole utterance instead)
+        gain = np.clip(sp_src.mean(axis=1) / np.maximum(sp.mean(axis=1), 1e-30), 1e-2, 1e2)
+        f0_out, self._f0_state = self.f0_transform.apply(np.array(out_f0), self._f0_state)
+        self.out_f0_hz = float(f0_out[-1])
+        y = self.synth.push(f0_out, sp * gain[:, None], np.array(out_ap))
+        self.stage_s["synthesis"] += time.perf_counter() - t2
+        return y
+
+
+__all__ = ["WorldEngine"]
