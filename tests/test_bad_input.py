@@ -235,9 +235,11 @@ def _edit_meta(change):
 
 BUNDLE_CASES = [
     ("corrupt bundle.json", lambda b: (b / "bundle.json").write_text('{"schema_version": 1, "kind": '), r"bundle\.json is corrupt"),
-    ("truncated model.keras", lambda b: (b / "model.keras").write_bytes((b / "model.keras").read_bytes()[:5000]),
-     r"model\.keras could not be loaded .* corrupt or from an incompatible version"),
-    ("missing model.keras", lambda b: (b / "model.keras").unlink(), r"model\.keras is missing; the bundle is incomplete"),
+    # conversion reads the NumPy weights (weights.npz); model.keras is only for training and resume
+    ("truncated weights.npz", lambda b: (b / "weights.npz").write_bytes((b / "weights.npz").read_bytes()[:5000]),
+     r"weights\.npz .*corrupt"),
+    ("missing weights and model", lambda b: [(b / n).unlink() for n in ("weights.npz", "model.keras")],
+     r"model\.keras is missing; the bundle is incomplete"),
     ("newer schema", _edit_meta(lambda m: m.update(schema_version=2)), r"schema version 2 is not supported"),
     ("invalid feature config", _edit_meta(lambda m: m["feature_cfg"].update(hop_ms=50.0)), r"feature config is invalid"),
     ("incompatible feature config", _edit_meta(lambda m: m["feature_cfg"].update(mcep_order=40)),

@@ -126,14 +126,14 @@ def test_resume_after_interruption(rng, tmp_path):
     assert json.loads((ckpt / "lstm.json").read_text())["epoch"] == 4
 
 
-def _meta(kind="lstm"):
-    return BundleMeta(kind=kind, feature_cfg=FeatureConfig(), output_norm=NormStats(np.zeros(3), np.ones(3)),
+def _meta(kind="lstm"):  # a tiny but self-consistent bundle: 4 mel-cepstral coefficients out
+    return BundleMeta(kind=kind, feature_cfg=FeatureConfig(mcep_order=4), output_norm=NormStats(np.zeros(4), np.ones(4)),
                       source_f0=F0Stats(4.8, 0.2), target_f0=F0Stats(5.3, 0.2),
-                      input_norm=NormStats(np.zeros(5), np.ones(5)), model_cfg={"in_dim": 5, "out_dim": 3})
+                      input_norm=NormStats(np.zeros(5), np.ones(5)), model_cfg={"in_dim": 5, "out_dim": 4})
 
 
 def test_bundle_rejects_corrupt_and_incompatible(tmp_path):
-    model = MappingModel(in_dim=5, out_dim=3, units=4, n_layers=1)
+    model = MappingModel(in_dim=5, out_dim=4, units=4, n_layers=1)
     model.build((None, None, 5))
     path = save_bundle(tmp_path / "b", _meta(), model)
     assert read_meta(path).kind == "lstm"
@@ -158,6 +158,9 @@ def test_bundle_rejects_corrupt_and_incompatible(tmp_path):
     (path / "bundle.json").write_text(json.dumps({**raw, "feature_cfg": {**raw["feature_cfg"], "hop_ms": -1}}))
     with pytest.raises(BundleError, match="feature config is invalid"):
         read_meta(path)
+    (path / "bundle.json").write_text(json.dumps({**raw, "feature_cfg": {**raw["feature_cfg"], "mcep_order": 24}}))
+    with pytest.raises(BundleError, match="mixes incompatible feature configs"):
+        read_meta(path)
     (path / "bundle.json").write_text("{not json")
     with pytest.raises(BundleError, match="corrupt"):
         read_meta(path)
@@ -176,7 +179,7 @@ def test_bundle_dims_must_match_statistics(tmp_path):
 
 
 def test_interrupted_save_keeps_the_old_bundle(tmp_path, monkeypatch):
-    model = MappingModel(in_dim=5, out_dim=3, units=4, n_layers=1)
+    model = MappingModel(in_dim=5, out_dim=4, units=4, n_layers=1)
     model.build((None, None, 5))
     path = save_bundle(tmp_path / "b", _meta(), model)
     before = (path / "bundle.json").read_text()

@@ -154,7 +154,7 @@ class SpeakerEmbedder:
         if int(meta.get("format_version", 0)) > ENCODER_FORMAT:
             raise BundleError(f"{folder} uses speaker-encoder format {meta['format_version']}; this workbench reads "
                               f"up to {ENCODER_FORMAT}. Update the workbench.")
-        with np.load(weights_path, allow_pickle=False) as z:
+        with open(weights_path, "rb") as fh, np.load(fh, allow_pickle=False) as z:  # own handle: closed on errors too
             arrays = {k: z[k] for k in z.files}
         mean, std = arrays.pop("feat_mean"), arrays.pop("feat_std")
         return cls(EncoderConfig.from_dict(meta["encoder_cfg"]), arrays, mean, std, meta)

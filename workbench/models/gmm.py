@@ -74,7 +74,7 @@ class JointGMM:
     @classmethod
     def load(cls, path: str | os.PathLike) -> JointGMM:
         try:
-            with np.load(Path(path), allow_pickle=False) as z:
+            with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:  # own handle: closed on errors too
                 return cls(z["weights"], z["means"], z["covariances"], int(z["dim"]))
         except (OSError, zipfile.BadZipFile, ValueError, KeyError, np.linalg.LinAlgError) as err:
             raise BundleError(f"GMM parameters in {Path(path).name} are corrupt ({err}); retrain the model.") from err

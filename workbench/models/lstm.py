@@ -68,7 +68,7 @@ class NumpyLSTM:
     @classmethod
     def load(cls, path: str | os.PathLike) -> NumpyLSTM:
         try:
-            with np.load(Path(path), allow_pickle=False) as z:
+            with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:  # own handle: closed on errors too
                 n = len([k for k in z.files if k.endswith("_k") and k.startswith("l")])
                 layers = [(z[f"l{i}_k"], z[f"l{i}_r"], z[f"l{i}_b"]) for i in range(n)]
                 return cls([*layers, (z["out_k"], z["out_b"])])
