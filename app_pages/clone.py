@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app_pages import _state
+from app_pages import _say, _state
 from workbench import plots
 from workbench.config import FeatureConfig
 from workbench.errors import WorkbenchError
@@ -93,6 +93,16 @@ elif result:
                 st.error(str(err))
     st.download_button("Download the converted clip", out_path.read_bytes(), file_name=out_path.name, mime="audio/wav")
     st.caption(f"Saved as `{out_path.name}` with model {result['model']}. Converted speech is synthetic: say so when you share it.")
+
+st.divider()
+say_models = [m for m in models if (m.path / "tts.json").is_file()]  # text-to-voice bundles (train-voice)
+if say_models:
+    say_model = st.selectbox("Voice to speak typed text in", say_models, format_func=lambda m: m.label,
+                             help="Models trained from a text-to-speech voice to a target voice (workbench train-voice).")
+    _say.say_section(say_model.path)
+else:
+    st.subheader("Say it in this voice")
+    st.info("No text-to-voice model yet: train one with `workbench train-voice --target VOICE_FOLDER --out BUNDLE`.")
 
 outputs = store.list_outputs()
 with st.expander(f"Earlier conversions ({len(outputs)})"):

@@ -172,5 +172,17 @@ def test_save_output_writes_audio_and_provenance(store):
     assert [o.path for o in store.list_outputs()] == [out.path]
 
 
+def test_saved_outputs_carry_the_watermark_and_provenance(store):
+    from workbench.audio import load_audio
+    from workbench.provenance import read_provenance
+    from workbench.watermark import detect_watermark
+
+    y = synth_speech(16_000, duration_s=3.0)
+    out = store.save_output(y, 16_000, model="awb-to-slt", source="awb/s041.flac", extra={"target_voice": "slt"})
+    marked, sr = load_audio(out.path, sr=None)
+    assert detect_watermark(marked, sr).detected and not detect_watermark(y, 16_000).detected
+    assert read_provenance(out.path)["model"] == "awb-to-slt"
+
+
 def test_store_error_is_a_workbench_error():
     assert issubclass(StoreError, WorkbenchError)

@@ -28,10 +28,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import soundfile as sf
 
 from .audio import AUDIO_EXTENSIONS, load_audio, save_audio
 from .consent import CONSENT_FILE, read_consent
 from .errors import WorkbenchError
+from .provenance import save_generated
 
 DATA_ENV = "WORKBENCH_DATA"
 ROOT = Path(__file__).resolve().parents[1]
@@ -359,8 +361,10 @@ class Store:
 
     # ----------------------------------------------------------------------------------------- models
     def _model(self, path: Path, *, read_only: bool) -> ModelInfo | None:
+        from .models.registry import MODEL_KINDS
+
         meta = read_json(path / "bundle.json")
-        if not meta:
+        if not meta or meta.get("kind") not in MODEL_KINDS:  # e.g. the speaker encoder: not a conversion model
             return None
         return ModelInfo(path.name, path, str(meta.get("created", "")), read_only, meta,
                          read_json(path / METRICS_FILE), read_json(path / TRAINING_LOG))
@@ -412,8 +416,10 @@ class Store:
         """
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         name = f"{stamp}-{slugify(model)[:24]}-{slugify(Path(source).stem or 'input')[:24]}"
-        path = save_audio(self.outputs_dir / f"{name}.wav", y, sr)
-        info = {"model": model, "source": source, "created": _now(), "sr": int(sr),
+        self.outputs_dir.mkdir(parents=True, exist_ok=True)
+        target = str((extra or {}).get("target_voice", ""))
+        path = save_generated(self.outputs_dir / f"{name}.wav", y, sr, model=model, source=source, target=target)
+        info = {"model": model, "source": source, "created": _now(), "sr": int(sf.info(path).samplerate), "watermarked": True,
                 "duration_s": round(len(y) / sr, 3), "synthetic": True, **(extra or {})}
         write_json(path.with_suffix(".json"), info)
         return Output(path, info)
