@@ -15,8 +15,9 @@ Where the delay comes from (default bundle: 4 frames of model lookahead, 48 kHz 
     resampler out (89 taps at 48 kHz)                               0.92 ms
     total                                                          43.25 ms
 
-The ``f0``/pitch-shift baseline has no model lookahead (23.25 ms); the anonymizer needs one 20 ms frame
-(22.69 ms); the passthrough none (0 ms). A GMM bundle waits 4 frames for its deltas, like the LSTM.
+Every WORLD-based kind waits at least ``AnalysisConfig.voicing_delay_frames`` (4) frames before a frame's
+F0 and voicing are final, so the ``f0``/pitch-shift baseline and a GMM bundle have the same 43.25 ms; the
+anonymizer needs one 20 ms frame (22.69 ms); the passthrough none (0 ms).
 
 The stages live in their own modules: ``resampling`` (FIFO, polyphase resampler), ``world_stream``
 (sliding WORLD analysis -> the kind's ``FrameMapper`` -> ``F0Transform``), ``vocoder`` (the pulse/noise
