@@ -70,3 +70,21 @@ def test_shipped_bundles_convert_toward_their_target(name, source, target, tmp_p
         (tmp_path / voice / "s041.flac").symlink_to(samples / voice / "s041.flac")
     model, identity = evaluate_converters([conv, VoiceConverter.load("identity")], tmp_path / source, tmp_path / target)
     assert model["mcd_db"] < identity["mcd_db"] - 3.0, (model["mcd_db"], identity["mcd_db"])
+
+
+@pytest.mark.skipif(not PRETRAINED.is_dir(), reason="no shipped bundles")
+def test_offline_conversion_does_not_import_tensorflow(tmp_path):
+    """``workbench convert`` with an LSTM bundle runs on NumPy: neither TensorFlow nor Keras nor plotly loads."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from workbench.audio import load_audio, save_audio; from workbench.inference import VoiceConverter\n"
+        f"y, sr = load_audio({str(PRETRAINED.parents[1] / 'sample_audio' / 'awb' / 's041.flac')!r}, sr=None)\n"
+        f"out, sr = VoiceConverter.load({str(PRETRAINED / 'awb-to-slt')!r}).convert(y, sr)\n"
+        "print(sorted(m for m in ('tensorflow', 'keras', 'plotly') if m in sys.modules), len(out) == len(y))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=PRETRAINED.parents[1])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[0] == "[] True", done.stdout

@@ -15,8 +15,9 @@ Where the delay comes from (default bundle: 4 frames of model lookahead, 48 kHz 
     resampler out (89 taps at 48 kHz)                               0.92 ms
     total                                                          43.25 ms
 
-The ``f0``/pitch-shift baseline has no model lookahead (23.25 ms); the anonymizer needs one 20 ms frame
-(22.69 ms); the passthrough none (0 ms). A GMM bundle waits 4 frames for its deltas, like the LSTM.
+Every WORLD-based kind waits at least ``AnalysisConfig.voicing_delay_frames`` (4) frames before a frame's
+F0 and voicing are final, so the ``f0``/pitch-shift baseline and a GMM bundle have the same 43.25 ms; the
+anonymizer needs one 20 ms frame (22.69 ms); the passthrough none (0 ms).
 
 The stages live in their own modules: ``resampling`` (FIFO, polyphase resampler), ``world_stream``
 (sliding WORLD analysis -> the kind's ``FrameMapper`` -> ``F0Transform``), ``vocoder`` (the pulse/noise
@@ -34,7 +35,7 @@ from typing import Protocol
 import numpy as np
 
 from .anonymizer import McAdamsEngine, check_mcadams
-from .audio import dbfs, validate_audio
+from .audio import dbfs, resample, validate_audio
 from .config import StreamConfig
 from .errors import AudioError, ConfigError
 from .inference import VoiceConverter
@@ -352,11 +353,7 @@ def convert_streaming(converter: VoiceConverter, y: np.ndarray, sr: int, *,
     validate_audio(y, sr)
     x = y.astype(np.float32)
     if sr != cfg.stream_sr:
-        # FFT resampling keeps the whole band, as a microphone at the stream rate would; soxr_hq stops
-        # at ~91 % of Nyquist, which alone moved a 16 kHz file's mel-cepstra by 3.6 dB MCD.
-        import librosa
-
-        x = librosa.resample(x, orig_sr=sr, target_sr=cfg.stream_sr, res_type="fft").astype(np.float32)
+        x = resample(x, orig_sr=sr, target_sr=cfg.stream_sr)  # the whole band, as a microphone at that rate
     stream = StreamingConverter(converter, cfg=cfg)
     d = stream.latency_samples
     step = cfg.chunk_samples

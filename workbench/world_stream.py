@@ -6,8 +6,9 @@ Pipeline per frame ``k`` (centred on sample ``k * hop``), run once the input rea
 1. DIO (+ StoneMask) on the last ``window_ms``, extended past its end by repeating the last pitch period
    (or mirroring, when unvoiced): DIO otherwise zeroes its last 35 ms and truncates CheapTrick's window.
 2. CheapTrick at frame ``k`` -> mel-cepstrum -> the mapper (its state carried across calls), which
-   emits frame ``k - L`` (``L = mapper.lookahead_frames``).
-3. That older frame's F0 is re-estimated from the same, now longer, DIO run (its voicing onset is
+   emits frame ``k - mapper.lookahead_frames``; its rows wait until frame ``k - L``, where ``L`` is the
+   longer of that lookahead and ``AnalysisConfig.voicing_delay_frames``.
+3. Frame ``k - L``'s F0 is re-estimated from the same, now longer, DIO run (its voicing onset is
    clearer ``L`` frames later; a frame either analysis calls voiced is voiced) and D4C measures its
    aperiodicity with a complete window (every other frame; odd frames average their neighbours).
 4. ``PulseNoiseSynthesizer`` renders the samples between the last two converted frames.
@@ -56,7 +57,9 @@ class WorldEngine:
         self.sr, self.hop = fc.sr, fc.hop_length
         self.mapper = converter.mapper  # built here: nothing heavy in push()
         self.f0_transform = converter.f0_transform
-        self.model_delay = self.mapper.lookahead_frames
+        # frames between analysis and output: the mapper's lookahead, or longer for a clearer voicing decision
+        self.model_delay = max(self.mapper.lookahead_frames, analysis.voicing_delay_frames)
+        self._extra_delay = self.model_delay - self.mapper.lookahead_frames  # mapped rows wait this many frames
         self.la = int(round(analysis.lookahead_ms * self.sr / 1000.0))
         window = int(round(analysis.window_ms * self.sr / 1000.0))
         # samples before the frame centre in the analysis buffer: a whole number of hops, so DIO's
@@ -79,6 +82,7 @@ class WorldEngine:
         self._f0a = deque([0.0] * L, maxlen=L + 1)  # stage-A F0 of frames k - L .. k
         self._mc_src = deque(maxlen=L + 1)  # source mel-cepstra of frames k - L .. k
         self._map_state = self.mapper.initial_state()
+        self._mapped_wait: np.ndarray | None = None  # mapped rows delayed by _extra_delay frames
         self._f0_state = self.f0_transform.initial_state()
         self._ap_prev: np.ndarray | None = None  # D4C of the last even frame
         self._ap_next: np.ndarray | None = None  # D4C of the next even frame, measured early
@@ -168,6 +172,11 @@ class WorldEngine:
             return np.zeros(0)
         self.f0_hz = new_fa[-1]
         mapped, self._map_state = self.mapper.map(np.array(new_mc), np.array(new_fa), self._map_state)
+        if self._extra_delay:
+            if self._mapped_wait is None:  # pre-stream rows (dropped below)
+                self._mapped_wait = np.zeros((self._extra_delay, mapped.shape[1]))
+            queue = np.vstack([self._mapped_wait, mapped])
+            mapped, self._mapped_wait = queue[: len(mapped)], queue[len(mapped):]
         mapped = mapped[len(mapped) - len(out_f0):]  # rows of frames k - L >= 0
         t2 = time.perf_counter()
         self.stage_s["model"] += t2 - t1
