@@ -40,11 +40,14 @@ if kind == "A sample sentence":
         data, name = _state.read_bytes(str(path)), f"{voice}/{utt}.flac"
 elif kind == "One of your recordings":
     own = [c for v in store.list_voices(include_samples=False) for c in store.clips(v.slug)]
-    if own:
+    fresh = st.audio_input("Record something now (or pick a saved recording below)")
+    if fresh is not None:
+        data, name = fresh.getvalue(), "microphone.wav"
+    elif own:
         clip = st.selectbox("Recording", own, format_func=lambda c: f"{c.voice}/{c.stem} · {c.text[:60]}")
         data, name, utt = clip.path.read_bytes(), f"{clip.voice}/{clip.path.name}", clip.stem
     else:
-        st.info("No recordings yet: record some on the Voices page, or upload a clip.")
+        st.info("No saved recordings yet: record one above or on the Voices page, or upload a clip.")
 else:
     up = st.file_uploader("Audio file", type=["wav", "flac", "ogg", "mp3"])
     if up is not None:

@@ -1,7 +1,24 @@
 """Home: what the workbench is, the pipeline, and where to start."""
 
+import threading
+
 import streamlit as st
 
+
+@st.cache_resource(show_spinner=False)
+def warm_up() -> threading.Thread:
+    """Import librosa's spectral code in the background once per server (5-12 s on a busy CPU), so the
+    Explore page does not wait for it; Home itself renders without it."""
+
+    def run() -> None:
+        import librosa.core.spectrum  # noqa: F401
+
+    thread = threading.Thread(target=run, name="warm-up-librosa", daemon=True)
+    thread.start()
+    return thread
+
+
+warm_up()
 st.title("Voice Cloning Workbench")
 st.markdown(
     "Learn, teach and demo **voice cloning** on a laptop: record a voice, train a small model that turns one "

@@ -62,6 +62,13 @@ def start() -> None:
         st.session_state["train_error"] = str(err)
 
 
+def resume(job: TrainingJob) -> None:
+    try:
+        job.resume()
+    except WorkbenchError as err:
+        st.session_state["train_error"] = str(err)
+
+
 job: TrainingJob | None = st.session_state.get(_state.TRAIN_JOB)
 st.button("Start training", type="primary", on_click=start, disabled=bool(job and job.is_active))
 if err := st.session_state.pop("train_error", None):
@@ -79,7 +86,7 @@ def progress() -> None:
     if job.is_active:
         b1.button("Stop", on_click=job.stop, disabled=job.state == "stopping")
     elif job.state in ("stopped", "failed"):
-        b2.button("Resume from the last checkpoint", on_click=job.resume)
+        b2.button("Resume from the last checkpoint", on_click=resume, args=(job,))
     if not job.is_active and st.session_state.get("train_polling"):
         st.session_state["train_polling"] = False
         st.rerun()  # the whole page: the new model appears in the list below

@@ -70,7 +70,7 @@ def test_home_renders_through_the_app():
     assert not at.exception, at.exception
     assert at.title[0].value == "Voice Cloning Workbench"
     text = " ".join(m.value for m in at.main.markdown)
-    assert "Capture" in text and "Vocoder" in text and "consent" in text
+    assert "Capture" in text and "vocoder" in text and "consent" in text
     assert "on this machine" in " ".join(m.value for m in at.sidebar.markdown)  # the shared privacy note
 
 

@@ -165,9 +165,10 @@ def test_train_one_epoch_bundle_appears(corpus):
     job.join(600)
     at.run()
     assert job.state == "done", job.error
-    bundle = corpus / "models" / "awb-to-slt" / "bundle.json"
+    assert job.out_dir.name == "awb-to-slt-2"  # the shipped awb-to-slt keeps its name
+    bundle = corpus / "models" / job.out_dir.name / "bundle.json"
     assert bundle.is_file() and json.loads(bundle.read_text())["metrics"]["epochs_run"] == 1
-    assert any(e.label.startswith("awb-to-slt · LSTM awb → slt") for e in at.expander)
+    assert any(e.label.startswith("awb-to-slt-2 · LSTM awb → slt") for e in at.expander)
     assert "identity" in list(at.table[0].value["system"])  # held-out metrics against the baselines
     assert at.get("plotly_chart")  # the loss curves
 

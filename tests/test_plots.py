@@ -257,3 +257,12 @@ def test_latency_budget_figure_stacks_stages_and_totals_them():
     assert [t.name for t in fig.data] == list(stages) and fig.layout.barmode == "stack"
     assert [t.x[0] for t in fig.data] == list(stages.values())
     assert fig.layout.shapes[0].x0 == 50
+def test_f0_histogram_counts_voiced_frames_in_percent():
+    hz = np.concatenate([np.full(30, 100.0), np.full(10, 200.0), np.zeros(50), [np.nan]])  # unvoiced and NaN dropped
+    fig = plots.f0_histogram_figure(hz, n_bins=20)
+    heights = np.asarray(fig.data[0].y, dtype=float)
+    centers = np.asarray(fig.data[0].x, dtype=float)
+    assert heights.sum() == pytest.approx(100.0)
+    assert heights.max() == pytest.approx(75.0) and 90 < centers[np.argmax(heights)] < 110
+    assert fig.layout.xaxis.type == "log"
+    assert np.asarray(plots.f0_histogram_figure(np.zeros(5)).data[0].y, dtype=float).sum() == 0.0  # nothing voiced
