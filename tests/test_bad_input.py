@@ -184,7 +184,8 @@ def test_cli_convert(tmp_path, capsys, monkeypatch, case, maker, expected):
         assert rc == 0, stderr
         assert stdout.startswith(f"wrote {out}") and sf.info(out).samplerate == 16_000
         if pattern:
-            assert re.search(pattern, stderr) and stderr.startswith("warning: "), stderr
+            lines = stderr.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith("warning: ") and re.search(pattern, lines[0]), stderr
     if before is not None:
         assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temp files left

@@ -88,24 +88,57 @@ class BundleMeta:
         )
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths with Linux ``renameat2(RENAME_EXCHANGE)``; False where unsupported."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+def _recover(out: Path) -> None:
+    """Finish a replacement that a crash interrupted (fallback path only): restore or drop ``.old`` copies."""
+    olds = sorted(out.parent.glob(f".{out.name}.old-*"))
+    if olds and not out.exists() and (olds[-1] / BUNDLE_FILE).is_file():
+        os.replace(olds.pop(), out)  # killed between the two renames: the previous bundle comes back
+    for old in olds:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def save_bundle(out_dir: str | os.PathLike, meta: BundleMeta, model: Any) -> Path:
     """Write a bundle atomically; an existing bundle at ``out_dir`` is replaced only once the new one is complete.
 
-    ``model`` is what the kind's mapper class saves (``FrameMapper.save_model``): a Keras model
-    (``lstm``/``gan``, written as ``.keras`` plus NumPy weights) or a ``JointGMM`` (``gmm``).
+    The new bundle is written to a temporary folder beside ``out_dir`` and swapped in with one atomic
+    ``renameat2(RENAME_EXCHANGE)`` (Linux), so a process killed at any moment leaves the previous bundle
+    or the new one, never neither. Elsewhere the swap is two renames, and ``read_meta`` restores the
+    previous bundle if a crash fell between them. ``model`` is what the kind's mapper class saves
+    (``FrameMapper.save_model``): a Keras model (``lstm``/``gan``, written as ``.keras`` plus NumPy weights)
+    or a ``JointGMM`` (``gmm``).
     """
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
+    _recover(out)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent))
     try:
         registry.mapper_class(meta.kind).save_model(model, tmp)
-        (tmp / BUNDLE_FILE).write_text(json.dumps(meta.to_dict(), indent=2))
-        old = None
-        if out.exists():
+        with open(tmp / BUNDLE_FILE, "w") as fh:
+            fh.write(json.dumps(meta.to_dict(), indent=2))
+            fh.flush()
+            os.fsync(fh.fileno())
+        if not out.exists():
+            os.replace(tmp, out)
+        elif _exchange(tmp, out):
+            shutil.rmtree(tmp, ignore_errors=True)  # tmp now holds the previous bundle
+        else:
             old = out.with_name(f".{out.name}.old-{os.getpid()}")
             os.replace(out, old)
-        os.replace(tmp, out)
-        if old is not None:
+            os.replace(tmp, out)
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -116,6 +149,8 @@ def save_bundle(out_dir: str | os.PathLike, meta: BundleMeta, model: Any) -> Pat
 def read_meta(path: str | os.PathLike) -> BundleMeta:
     """Read and check ``bundle.json`` of the bundle at ``path``."""
     path = Path(path)
+    if not path.is_dir() and any(path.parent.glob(f".{path.name}.old-*")):
+        _recover(path)
     if not path.is_dir():
         raise BundleError(
             f"No model bundle at {str(path)!r}; train one with `workbench train ...` or pick a shipped model."

@@ -83,19 +83,21 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------------------ convert
 def cmd_convert(args: argparse.Namespace) -> int:
-    from .audio import load_audio
+    from .audio import AudioWarning, load_audio
     from .inference import VoiceConverter
     from .provenance import check_output_path, save_generated
 
     out = check_output_path(args.output, inputs=(args.input,))
     y, sr = load_audio(args.input, sr=None)
     converter = VoiceConverter.load(args.model, pitch_ratio=2 ** (args.semitones / 12))
-    if args.streaming:
-        from .streaming import convert_streaming
+    with warnings.catch_warnings():  # load_audio has warned about this input already: say it once
+        warnings.simplefilter("ignore", AudioWarning)
+        if args.streaming:
+            from .streaming import convert_streaming
 
-        y_out, sr_out = convert_streaming(converter, y, sr)
-    else:
-        y_out, sr_out = converter.convert(y, sr)
+            y_out, sr_out = convert_streaming(converter, y, sr)
+        else:
+            y_out, sr_out = converter.convert(y, sr)
     out = save_generated(out, y_out, sr_out, model=str(args.model), source=str(args.input),
                          target=(converter.meta.target_voice if converter.meta is not None else converter.name),
                          inputs=(args.input,))

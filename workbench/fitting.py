@@ -83,13 +83,19 @@ def _keras_callbacks():
         def on_epoch_end(self, epoch, logs=None):
             for k, v in (logs or {}).items():
                 self.history.setdefault(k, []).append(float(v))
+            # the model goes to a per-epoch file first and the state file, written last, names it: a kill at
+            # any moment leaves a state file whose epoch matches the model it points to
+            name = f"{self.stage}.e{epoch + 1}.keras"
             tmp = self.directory / f".{self.stage}.part.keras"
             self.model.save(tmp)
-            os.replace(tmp, self.directory / f"{self.stage}.keras")
-            state = {"stage": self.stage, "epoch": epoch + 1, "history": self.history}
+            os.replace(tmp, self.directory / name)
+            state = {"stage": self.stage, "epoch": epoch + 1, "history": self.history, "model": name}
             tmp_state = self.directory / f".{self.stage}.json.part"
             tmp_state.write_text(json.dumps(state))
             os.replace(tmp_state, self.directory / f"{self.stage}.json")
+            for old in self.directory.glob(f"{self.stage}.e*.keras"):
+                if old.name != name:
+                    old.unlink(missing_ok=True)
 
     return ProgressCallback, CheckpointCallback
 
@@ -110,13 +116,13 @@ def _resume_state(cfg: TrainConfig, stage: str) -> tuple[Path | None, dict[str, 
         return None, None
     directory = Path(cfg.checkpoint_dir)
     directory.mkdir(parents=True, exist_ok=True)
-    state_file, model_file = directory / f"{stage}.json", directory / f"{stage}.keras"
-    if state_file.is_file() and model_file.is_file():
-        try:
-            return directory, json.loads(state_file.read_text())
-        except (OSError, json.JSONDecodeError):
-            return directory, None
-    return directory, None
+    state_file = directory / f"{stage}.json"
+    try:
+        state = json.loads(state_file.read_text())
+    except (OSError, json.JSONDecodeError):
+        return directory, None
+    state["model"] = state.get("model", f"{stage}.keras")  # checkpoints written before per-epoch files
+    return directory, state if (directory / state["model"]).is_file() else None
 
 
 def train_mapping(
@@ -143,7 +149,7 @@ def train_mapping(
     directory, state = _resume_state(cfg, stage)
     initial_epoch = 0
     if state is not None:
-        resumed = keras.models.load_model(directory / f"{stage}.keras", safe_mode=True)
+        resumed = keras.models.load_model(directory / state["model"], safe_mode=True)
         model.set_weights(resumed.get_weights())
         initial_epoch = int(state["epoch"])
     optimizer = keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0)

@@ -15,8 +15,10 @@ follows the voice and hides under it; the audio's own phase and magnitude are un
 
 Detection needs only the file and the key. It resamples to 16 kHz, computes for every STFT cell the
 cosine between the audio and the carrier (gain-invariant), sums the cosines over each block into
-``S_b`` and correlates the sums with the block signs: ``z = sum_b s_b S_b / sqrt(sum_b S_b^2)``.
-In audio that does not carry this mark the signs are independent of the ``S_b``, so by Hoeffding's
+``S_b``, weights each sum by the block's estimated signal-to-floor ratio (so blocks drowned in noise
+count less) and correlates the weighted sums with the block signs: ``z = sum_b s_b S_b / sqrt(sum_b S_b^2)``.
+In audio that does not carry this mark the signs are independent of the ``S_b`` (the weights depend on
+the audio only), so by Hoeffding's
 inequality ``P(z > t) <= exp(-t^2 / 2)`` whatever the audio is. The threshold ``z_threshold`` is
 calibrated by that bound (5.0: at most 3.7e-6 false positives per file), not tuned on test clips; the
 reported confidence is ``1 - exp(-z^2 / 2)`` for ``z > 0``.
