@@ -13,10 +13,9 @@ import time
 
 import nbformat
 import pytest
+from conftest import ROOT
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
-
-from conftest import ROOT
 
 NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
