@@ -53,6 +53,15 @@ def test_imports_workbench_first_explains_and_has_controls(path):
     assert nb.metadata.get("kernelspec", {}).get("name") == KERNEL
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_controls_do_not_redraw_while_executed(path):
+    """``interact``/``interactive`` call their function at once and route its output through an Output widget, which
+    nbclient mirrors by sending messages back to the busy kernel: executions then hung now and then (seen here, and
+    jupyter/nbconvert#2029, jupyter/nbclient#312). ``interact_manual`` redraws only when its button is pressed."""
+    code = "\n".join(c.source for c in read(path).cells if c.cell_type == "code")
+    assert "interact(" not in code.replace("interact_manual", "") and "interactive(" not in code
+
+
 def test_kernel_is_this_interpreter():
     """The ``python3`` kernel that runs the notebooks is this Python (the venv's), importing this checkout."""
     nb = new_notebook(cells=[new_code_cell("import sys, workbench\nprint(sys.executable)\nprint(workbench.__file__)")])
