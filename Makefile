@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine:
 #   make run    set up (Debian packages, .venv, the project) and launch the app on http://127.0.0.1:8501
 #   make test   set up and run every test
+#   make notebooks  open the tutorial notebooks in JupyterLab
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -8,7 +9,7 @@ STAMP  := $(VENV)/.installed
 APT_PACKAGES := chromium flite espeak-ng sox libsndfile1 iproute2 curl
 PYTEST_ARGS ?=
 
-.PHONY: run test test-fast setup system-deps samples defaults lint bench clean
+.PHONY: run test test-fast setup system-deps samples defaults lint bench notebooks clean
 
 run: setup
 	$(VENV)/bin/streamlit run app.py
@@ -44,6 +45,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
+
+# JupyterLab on the tutorials, with the project's .venv as the kernel (run from the repository root).
+notebooks: setup
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
 
 samples: setup
 	$(PY) scripts/make_sample_audio.py

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from conftest import ROOT
 
 from workbench import corpus
 from workbench.data import pair_files
 from workbench.errors import DataError
-
-from conftest import ROOT
 
 SAMPLES = ROOT / "sample_audio"
 
