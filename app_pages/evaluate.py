@@ -140,7 +140,10 @@ objective = {r["model"]: r for r in ev.rows}
 mos = [{"system": s, "MOS": i.mean, "95% CI": f"{i.low:.2f}-{i.high:.2f}", "answers": i.n,
         "DNSMOS OVRL": objective.get(s, {}).get("dnsmos_ovrl"), "MCD (dB)": objective.get(s, {}).get("mcd_db")}
        for s, i in L.summarize_mos(L.read_results(paths["mos"])).items()]
-pref = [{"pair": f"{a} vs {b}", f"share preferring the first": i.mean, "95% CI": f"{i.low:.2f}-{i.high:.2f}",
+pref = [{"pair": f"{a} vs {b}", "share preferring the first": i.mean, "95% CI": f"{i.low:.2f}-{i.high:.2f}",
          "answers": i.n} for (a, b), i in L.summarize_preference(L.read_results(paths["ab"])).items()]
-st.dataframe(pd.DataFrame(mos)) if mos else st.caption("No MOS ratings saved yet.")
-st.dataframe(pd.DataFrame(pref)) if pref else st.caption("No A/B choices saved yet.")
+for name, table in (("MOS ratings", mos), ("A/B choices", pref)):
+    if table:
+        st.dataframe(pd.DataFrame(table))
+    else:
+        st.caption(f"No {name} saved yet.")
