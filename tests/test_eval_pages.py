@@ -66,3 +66,10 @@ def test_speakers_page_maps_voices_and_places_a_converted_clip():
     eer = float(at.metric[0].value.rstrip("%")) / 100
     assert eer <= 0.10  # six sample voices, four test clips each
     assert any("Similarity to the source" in m.value for m in at.markdown)
+
+
+def test_speaker_encoder_is_not_offered_as_a_conversion_model():
+    from app_pages import _webrtc
+
+    assert "speaker-encoder" not in _webrtc.model_choices() and "awb-to-slt" in _webrtc.model_choices()
+    assert "speaker-encoder" not in S.conversion_bundles() and "slt-to-awb" in S.conversion_bundles()
