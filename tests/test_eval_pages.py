@@ -35,6 +35,7 @@ def test_evaluate_page_renders_before_a_run():
     assert set(at.multiselect(key=S.EVAL_MODELS).value) == {"awb-to-slt", "identity", "f0"}
 
 
+@pytest.mark.slow
 def test_evaluate_runs_baselines_and_saves_mos_ratings(data_store):
     at = AppTest.from_file(EVALUATE, default_timeout=TIMEOUT).run()
     at.multiselect(key=S.EVAL_MODELS).set_value(["identity", "f0"])
