@@ -79,5 +79,13 @@ def embeddings(voice_list: tuple[str, ...], n_clips: int, corpus: str) -> tuple[
     return np.stack(embs) if embs else np.zeros((0, enc.emb_dim)), labels, names
 
 
+@st.cache_data(show_spinner="Converting…", max_entries=32)
+def converted_clip(bundle: str, voice: str, utt_id: str) -> tuple[np.ndarray, int]:
+    """A sample sentence converted offline with a bundle (cached per bundle and sentence)."""
+    from workbench.inference import VoiceConverter
+
+    return VoiceConverter.load(bundle).convert(clip(voice, utt_id), 16_000)
+
+
 def corpus_key() -> str:
     return str(sample_dir())

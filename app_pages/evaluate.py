@@ -1,14 +1,13 @@
 """Evaluate: compare models and baselines on held-out sentences, drill down per utterance, and Listen."""
 
 import tempfile
-import zlib
 
 import pandas as pd
 import streamlit as st
 
 from app_pages import _eval_state as S
+from app_pages._listen import listening_test
 from app_pages._state import sample_dir
-from workbench import listening as L
 from workbench.errors import WorkbenchError
 from workbench.evaluation import EvalConfig, Evaluation, evaluate_converters
 from workbench.report import LABELS, best_per_column, utterance_rows, write_report
@@ -88,59 +87,4 @@ st.caption("Blind listening test on the clips above: systems are hidden, clips a
 if ev is None or not any(u.audio is not None for u in ev.utterances):
     st.info("Run an evaluation first: its converted clips are the test material.")
     st.stop()
-listener = st.text_input("Your name (or a code)", "listener", key=S.LISTEN_NAME)
-audio = {m: {u.stem: (u.audio, ev.sr) for u in ev.utterances if u.model == m} for m in dict.fromkeys(
-    u.model for u in ev.utterances)}
-audio[L.REFERENCE] = {u.stem: (S.clip(tgt, u.stem) if u.stem in S.test_utterances(tgt) else u.audio, 16_000)
-                      for u in ev.utterances}
-clips = L.make_clips(audio)
-seed = zlib.crc32(listener.encode())  # each listener hears their own order
-paths = L.results_paths()
-mode = st.radio("Test", ["MOS (rate 1-5)", "ABX preference"], horizontal=True, key=S.LISTEN_MODE)
-try:
-    if mode.startswith("MOS"):
-        trials = L.mos_trials(clips, seed=seed)
-        with st.form("mos"):
-            answers = []
-            for t in trials:
-                st.audio(t.clip.y, sample_rate=t.clip.sr)
-                answers.append((t, st.radio(f"Clip {t.trial + 1}: quality", [1, 2, 3, 4, 5], index=None,
-                                            horizontal=True, key=f"mos_{t.trial}")))
-            if st.form_submit_button("Save ratings"):
-                done = [(t, a) for t, a in answers if a is not None]
-                L.save_mos(done, listener, paths["mos"])
-                st.success(f"Saved {len(done)} ratings to {paths['mos']}.")
-    else:
-        systems = list(audio)[:-1]
-        pair = st.multiselect("Compare two systems", systems, default=systems[:2], max_selections=2, key=S.LISTEN_PAIR)
-        if len(pair) == 2:
-            trials = L.ab_trials(clips, pair[0], pair[1], seed=seed)
-            with st.form("ab"):
-                answers = []
-                for t in trials:
-                    a, b, x = st.columns(3)
-                    if t.reference is not None:
-                        x.markdown("X (reference)")
-                        x.audio(t.reference.y, sample_rate=t.reference.sr)
-                    a.markdown("A")
-                    a.audio(t.first.y, sample_rate=t.first.sr)
-                    b.markdown("B")
-                    b.audio(t.second.y, sample_rate=t.second.sr)
-                    answers.append((t, st.radio(f"Trial {t.trial + 1}: which is closer to X?", ["A", "B"], index=None,
-                                                horizontal=True, key=f"ab_{t.trial}")))
-                if st.form_submit_button("Save choices"):
-                    done = [(t, a) for t, a in answers if a is not None]
-                    L.save_ab(done, listener, paths["ab"])
-                    st.success(f"Saved {len(done)} choices to {paths['ab']}.")
-except WorkbenchError as err:
-    st.error(str(err))
-
-st.subheader("Results so far")
-objective = {r["model"]: r for r in ev.rows}
-mos = [{"system": s, "MOS": i.mean, "95% CI": f"{i.low:.2f}-{i.high:.2f}", "answers": i.n,
-        "DNSMOS OVRL": objective.get(s, {}).get("dnsmos_ovrl"), "MCD (dB)": objective.get(s, {}).get("mcd_db")}
-       for s, i in L.summarize_mos(L.read_results(paths["mos"])).items()]
-pref = [{"pair": f"{a} vs {b}", f"share preferring the first": i.mean, "95% CI": f"{i.low:.2f}-{i.high:.2f}",
-         "answers": i.n} for (a, b), i in L.summarize_preference(L.read_results(paths["ab"])).items()]
-st.dataframe(pd.DataFrame(mos)) if mos else st.caption("No MOS ratings saved yet.")
-st.dataframe(pd.DataFrame(pref)) if pref else st.caption("No A/B choices saved yet.")
+listening_test(ev)

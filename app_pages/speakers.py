@@ -43,10 +43,7 @@ with st.expander("Place a converted clip on the map", expanded=bool(bundles)):
         src = (meta.source_voices or voices)[0]
         utt = m2.selectbox(f"Sentence of {src}", S.test_utterances(src), key=S.SPK_UTT)
         try:
-            from workbench.inference import VoiceConverter
-
-            with st.spinner("Converting…"):
-                y, sr = VoiceConverter.load(bundles[model]).convert(S.clip(src, utt), 16_000)
+            y, sr = S.converted_clip(str(bundles[model]), src, utt)
             e = S.encoder().embed(y, sr)
             extra = (e, f"converted ({model})", f"{model}: {src}/{utt}")
             cents = {v: np.mean([embs[i] for i, lab in enumerate(labels) if lab == v], axis=0) for v in set(labels)}

@@ -30,8 +30,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from workbench.config import EncoderConfig, EncoderTrainConfig  # noqa: E402
 from workbench.speaker import SpeakerEmbedder  # noqa: E402
-from workbench.speaker_training import analyze_speakers, evaluate_encoder, save_encoder_bundle  # noqa: E402
-from workbench.speaker_training import train_speaker_encoder  # noqa: E402
+from workbench.speaker_training import (  # noqa: E402
+    analyze_speakers,
+    evaluate_encoder,
+    save_encoder_bundle,
+    train_speaker_encoder,  # noqa: E402
+)
 
 TEST_IDS = {f"s{i:03d}" for i in range(41, 51)}
 

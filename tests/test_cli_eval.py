@@ -34,6 +34,7 @@ def link(tmp_path, voice, ids, name=None, *, text=False):
     return d
 
 
+@pytest.mark.slow
 def test_evaluate_reports_new_keys_notes_and_an_offline_report(tmp_path):
     src = link(tmp_path, "awb", ["s041", "s042"], "src")
     tgt = link(tmp_path, "slt", ["s041", "s042"], "tgt")

@@ -35,6 +35,7 @@ def test_evaluate_page_renders_before_a_run():
     assert set(at.multiselect(key=S.EVAL_MODELS).value) == {"awb-to-slt", "identity", "f0"}
 
 
+@pytest.mark.slow
 def test_evaluate_runs_baselines_and_saves_mos_ratings(data_store):
     at = AppTest.from_file(EVALUATE, default_timeout=TIMEOUT).run()
     at.multiselect(key=S.EVAL_MODELS).set_value(["identity", "f0"])
@@ -66,3 +67,10 @@ def test_speakers_page_maps_voices_and_places_a_converted_clip():
     eer = float(at.metric[0].value.rstrip("%")) / 100
     assert eer <= 0.10  # six sample voices, four test clips each
     assert any("Similarity to the source" in m.value for m in at.markdown)
+
+
+def test_speaker_encoder_is_not_offered_as_a_conversion_model():
+    from app_pages import _webrtc
+
+    assert "speaker-encoder" not in _webrtc.model_choices() and "awb-to-slt" in _webrtc.model_choices()
+    assert "speaker-encoder" not in S.conversion_bundles() and "slt-to-awb" in S.conversion_bundles()

@@ -10,7 +10,13 @@ import pytest
 from workbench.consent import check_consent, read_consent
 from workbench.errors import ConsentError, DataError
 from workbench.evaluation import format_table
-from workbench.metrics import log_spectral_distance, mel_cepstral_distortion, score_pair, summarize, word_error_rate
+from workbench.metrics import (
+    log_spectral_distance,
+    mel_cepstral_distortion,
+    score_pair,
+    summarize,
+    word_error_rate,
+)
 
 
 def _utterance(rng, n=300, dim=25):

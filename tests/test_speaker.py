@@ -118,14 +118,17 @@ def test_loading_errors(tmp_path):
 
 
 def test_one_training_step_checkpoints_and_resumes(tmp_path, sr):
+    import soundfile as sf
     from conftest import synth_speech
 
     from workbench.models.speaker_encoder import SpeakerEncoder
     from workbench.speaker import SpeakerEmbedder
-    from workbench.speaker_training import analyze_speakers, load_speaker_folders, save_encoder_bundle
-    from workbench.speaker_training import train_speaker_encoder
-
-    import soundfile as sf
+    from workbench.speaker_training import (
+        analyze_speakers,
+        load_speaker_folders,
+        save_encoder_bundle,
+        train_speaker_encoder,
+    )
 
     for k, f0 in enumerate((100.0, 160.0, 240.0)):
         (tmp_path / "data" / f"spk{k}").mkdir(parents=True)
