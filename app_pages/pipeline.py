@@ -34,7 +34,8 @@ if source == "Sample sentence" and rows:
     c1, c2 = st.columns([1, 3])
     voice = c1.selectbox("Voice", sorted({r["voice"] for r in rows if r["voice"] != "slt"} or {"slt"}),
                          key=_state.PIPELINE_VOICE)
-    texts = {r["utt_id"]: r["text"] for r in rows if r["voice"] == voice}
+    texts = {r["utt_id"]: r["text"] for r in rows if r["voice"] == voice and r.get("split") == "test"} or \
+        {r["utt_id"]: r["text"] for r in rows if r["voice"] == voice}  # held-out sentences first
     utt = c2.selectbox("Sentence", list(texts), format_func=lambda u: f"{u} · {texts[u]}", key=_state.PIPELINE_UTT)
     data, name, reference = _state.read_bytes(str(_state.sample_path(voice, utt))), f"{voice}/{utt}.flac", texts[utt]
     target_path = _state.sample_path("slt", utt)
