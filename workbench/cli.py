@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import cli_eval, cli_reliability, cli_speech
 from .errors import WorkbenchError
+from .models.registry import MODEL_KINDS
 
 EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 2, 1, 130
 
@@ -45,7 +46,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                  "strategy": args.strategy}
     if args.epochs is not None:
         overrides["epochs"] = args.epochs
-        overrides["gan_epochs"] = min(TrainConfig().gan_epochs, args.epochs) if args.model == "gan" else 0
+        overrides["gan_epochs"] = min(TrainConfig().gan_epochs, args.epochs)  # used by kinds with a GAN stage
     if args.checkpoint_dir:
         overrides["checkpoint_dir"] = args.checkpoint_dir
     cfg = TrainConfig(**{**TrainConfig().to_dict(), **overrides, "model_cfg": TrainConfig().model_cfg})
@@ -153,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a conversion model from parallel source/target folders")
     t.add_argument("--source", required=True, action="append", help="folder of source-voice audio (repeat for many-to-one)")
     t.add_argument("--target", required=True, help="folder of target-voice audio; files pair by name")
-    t.add_argument("--model", choices=("lstm", "gan", "gmm"), default="lstm")
+    t.add_argument("--model", choices=MODEL_KINDS, default="lstm")
     t.add_argument("--out", required=True, help="bundle folder to write")
     t.add_argument("--epochs", type=int, default=None, help="maximum epochs (early stopping may end sooner)")
     t.add_argument("--seed", type=int, default=0)

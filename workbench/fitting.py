@@ -278,6 +278,7 @@ def fit_lstm(data: ParallelSet, split: TrainSplit, *, cfg: TrainConfig, on_progr
         histories = [("", train_mapping(model, train_ds, val_ds, cfg=cfg, steps=steps, on_progress=on_progress,
                                         stop_event=stop_event))]
         if cfg.realign_rounds and data.sources and not _stopped(stop_event):
+            data = replace(data, targets=list(data.targets), weights=list(data.weights))  # the caller's set stays as is
             mapper = LstmMapper(NumpyLSTM.from_model(model), input_norm=split.input_norm,
                                 output_norm=split.output_norm, lookahead_frames=cfg.lookahead_frames,
                                 use_f0_input=cfg.use_f0_input, lf0_init=data.source_f0.mean)
