@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from workbench.audio import resample  # noqa: E402
-from workbench.features import mcep, speech_mask, sp_to_mcep, world_analyze  # noqa: E402
+from workbench.features import mcep, sp_to_mcep, speech_mask, world_analyze  # noqa: E402
 from workbench.metrics import mel_cepstral_distortion, score_pair  # noqa: E402
 from workbench.watermark import DEFAULT_WATERMARK, detect_watermark, embed_watermark  # noqa: E402
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-
 from conftest import synth_speech
+
+from workbench.errors import AudioError
 from workbench.provenance import OutputPathError, check_output_path, read_provenance, save_generated
 from workbench.watermark import detect_watermark
 
@@ -84,7 +85,7 @@ def test_unicode_and_relative_names_are_fine(tmp_path):
 def test_failed_save_keeps_the_existing_output(tmp_path):
     out = tmp_path / "out.wav"
     out.write_text("keep me")
-    with pytest.raises(Exception):
+    with pytest.raises(AudioError, match="finite mono"):
         save_generated(out, np.full(16_000, np.nan, np.float32), 16_000, model="m", source="s", target="t")
     assert out.read_text() == "keep me" and sorted(p.name for p in tmp_path.iterdir()) == ["out.wav"]
 

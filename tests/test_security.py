@@ -12,7 +12,6 @@ import re
 import socket
 import tomllib
 import warnings
-from pathlib import Path
 
 import pylibsrtp  # noqa: F401  (must load before TensorFlow: importing it after TF segfaults; see the report)
 import pytest
