@@ -99,7 +99,7 @@ def main() -> None:
     }
     notes = {
         "trained_by": "scripts/train_speaker_encoder.py (data: scripts/make_speaker_data.py)",
-        "train": {**cfg.to_dict(), "speakers": len(train), "utterances": feats.n_utterances,
+        "train": {**cfg.to_dict(), "checkpoint_dir": None, "speakers": len(train), "utterances": feats.n_utterances,
                   "final_loss": float(hist.history["loss"][-1]), "elapsed_s": round(elapsed)},
         "unseen_speakers": sorted(unseen_test),
         "eer": report,

@@ -102,7 +102,7 @@ def privacy_table(files: Mapping[str, Sequence[Path]], *, cfg: PrivacyConfig = P
     list of dict
         One row per alpha: ``alpha``, ``eer_ignorant``, ``eer_lazy_informed``, ``similarity`` (to the own
         speaker's clean centroid), ``wer`` (NaN without transcripts), ``speakers``, ``trials``; plus a
-        first row ``alpha = "original"`` with the unanonymised trials (the attacker's baseline).
+        first row ``alpha = "original"`` with the unanonymised trials (the attacker's and the WER baseline).
     """
     from .quality import read_transcript, recognition_wer
     from .speaker import load_speaker_encoder
@@ -122,12 +122,20 @@ def privacy_table(files: Mapping[str, Sequence[Path]], *, cfg: PrivacyConfig = P
     clean_centroids = {s: _centroid(np.stack([clean[p] for p in ps])) for s, ps in enrol.items()}
     trial_list = [(s, p) for s, ps in trial.items() for p in ps]
     trial_spk = [s for s, _ in trial_list]
+    def mean_wer(audio: Mapping[Path, tuple[np.ndarray, int]]) -> float:
+        wers = []
+        for _, p in trial_list if cfg.use_wer else []:
+            text = read_transcript(p)
+            if text is not None:
+                wers.append(recognition_wer(*audio[p], text)[0])
+        return float(np.mean(wers)) if wers else float("nan")
+
     rows = []
     orig = np.stack([clean[p] for _, p in trial_list])
     rows.append({"alpha": "original", "eer_ignorant": _eer_against_centroids(orig, trial_spk, clean_centroids),
                  "eer_lazy_informed": float("nan"),
                  "similarity": float(np.mean([orig[i] @ clean_centroids[s] for i, s in enumerate(trial_spk)])),
-                 "wer": float("nan"), "speakers": len(enrol), "trials": len(trial_list)})
+                 "wer": mean_wer(clips), "speakers": len(enrol), "trials": len(trial_list)})
     total, done = len(cfg.alphas) * len(clips), 0
     for alpha in cfg.alphas:
         anon = {}
@@ -139,18 +147,12 @@ def privacy_table(files: Mapping[str, Sequence[Path]], *, cfg: PrivacyConfig = P
         a_emb = {p: emb.embed(*anon[p]) for p in clips}
         trials = np.stack([a_emb[p] for _, p in trial_list])
         lazy_centroids = {s: _centroid(np.stack([a_emb[p] for p in ps])) for s, ps in enrol.items()}
-        wers = []
-        if cfg.use_wer:
-            for _, p in trial_list:
-                text = read_transcript(p)
-                if text is not None:
-                    wers.append(recognition_wer(*anon[p], text)[0])
         rows.append({
             "alpha": float(alpha),
             "eer_ignorant": _eer_against_centroids(trials, trial_spk, clean_centroids),
             "eer_lazy_informed": _eer_against_centroids(trials, trial_spk, lazy_centroids),
             "similarity": float(np.mean([trials[i] @ clean_centroids[s] for i, s in enumerate(trial_spk)])),
-            "wer": float(np.mean(wers)) if wers else float("nan"),
+            "wer": mean_wer(anon),
             "speakers": len(enrol), "trials": len(trial_list),
         })
     if on_progress:
