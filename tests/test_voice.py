@@ -18,6 +18,7 @@ from workbench.speech.tts import TtsConfig
 from workbench.speech.voice import (
     TTS_FILE,
     VoiceSpeaker,
+    default_train_config,
     default_tts,
     read_transcripts,
     read_voice_spec,
@@ -77,6 +78,11 @@ def test_synthesize_parallel_writes_one_file_per_speakable_transcript(tmp_path):
     assert info.samplerate == 16_000 and info.channels == 1
     with pytest.raises(DataError, match="Only 1 transcript"):
         synthesize_parallel({"a": "Fine.", "b": "", "c": "???"}, tmp_path / "tts2", TtsConfig(), sr=16_000)
+
+
+def test_text_to_voice_training_looks_further_ahead_than_live_bundles():
+    assert default_train_config().lookahead_frames == 10 > TrainConfig().lookahead_frames
+    assert default_train_config(seed=3, lookahead_frames=2) == TrainConfig(seed=3, lookahead_frames=2)
 
 
 def test_voice_to_voice_bundle_cannot_speak_text():

@@ -16,10 +16,10 @@ from .errors import WorkbenchError
 
 
 def cmd_train_voice(args: argparse.Namespace) -> int:
-    from .config import FeatureConfig, TrainConfig
+    from .config import FeatureConfig
     from .consent import check_consent
     from .speech.tts import TtsConfig
-    from .speech.voice import default_tts, read_transcripts, train_voice
+    from .speech.voice import default_train_config, default_tts, read_transcripts, train_voice
     from .training import Progress
 
     transcripts = read_transcripts(args.target)  # missing folder or transcripts: report before consent
@@ -31,7 +31,7 @@ def cmd_train_voice(args: argparse.Namespace) -> int:
     overrides = {"model": args.model, "seed": args.seed}
     if args.epochs is not None:
         overrides["epochs"] = args.epochs
-    cfg = TrainConfig(**{**TrainConfig().to_dict(), **overrides, "model_cfg": TrainConfig().model_cfg})
+    cfg = default_train_config(**overrides)
     print(f"speaking {len(transcripts)} transcripts with {tts.label}, then training {tts.label} -> "
           f"{Path(args.target).name} ({cfg.model})", file=sys.stderr)
 

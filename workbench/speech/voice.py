@@ -43,6 +43,16 @@ def default_tts() -> TtsConfig:
     return TtsConfig(engine="flite", voice="rms") if flite_available() else TtsConfig()
 
 
+def default_train_config(**overrides) -> TrainConfig:
+    """Training settings for text-to-voice models: ``TrainConfig`` with a 10-frame (50 ms) lookahead.
+
+    ``say`` converts whole utterances offline, so the model may look further ahead than the 4 frames a live
+    bundle can afford. On the slt test sentences (30 training pairs, flite rms) 10 frames gave a converted
+    WER of 0.50 against 0.56 with 4, at the same MCD (4.96 vs 4.93 dB).
+    """
+    return TrainConfig(**{"lookahead_frames": 10, **overrides})
+
+
 def read_transcripts(folder: str | os.PathLike) -> dict[str, str]:
     """Transcripts of a voice folder: ``{stem: text}`` for every audio file with a non-empty ``stem.txt``.
 
@@ -123,7 +133,7 @@ def train_voice(
     out_dir: str | os.PathLike,
     *,
     tts: TtsConfig | None = None,
-    cfg: TrainConfig = TrainConfig(),
+    cfg: TrainConfig | None = None,
     feature_cfg: FeatureConfig = FeatureConfig(),
     text_cfg: TextConfig = TextConfig(),
     on_progress=None,
@@ -139,7 +149,9 @@ def train_voice(
         Bundle to write (replaced atomically once complete); holds ``tts.json`` as well.
     tts : TtsConfig, optional
         The TTS voice to convert from (``default_tts()`` when omitted).
-    cfg, feature_cfg, on_progress, stop_event
+    cfg : TrainConfig, optional
+        Model and training settings (``default_train_config()`` when omitted).
+    feature_cfg, on_progress, stop_event
         As for ``training.train_conversion``.
 
     Returns
@@ -157,6 +169,7 @@ def train_voice(
     from ..training import Progress, train_conversion
 
     tts = tts or default_tts()
+    cfg = cfg or default_train_config()
     transcripts = read_transcripts(target_dir)
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
