@@ -1,6 +1,6 @@
 """Plotly figures for evaluation and speaker embeddings (used by the report, the app and the notebooks).
 
-Kept apart from ``plots.py`` (signal figures); the shared look comes from ``plots._layout``.
+Kept apart from ``plots.py`` (signal figures); the shared look comes from ``plot_style._layout``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from .plots import DIVERGING_COLORS, _layout
+from .plot_style import DIVERGING_COLORS, _layout
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf")
