@@ -100,7 +100,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
         else:
             y_out, sr_out = converter.convert(y, sr)
     out = save_generated(out, y_out, sr_out, model=str(args.model), source=str(args.input),
-                         target=(converter.meta.target_voice if converter.meta is not None else converter.name),
+                         target=(converter.meta.target_voice if converter.meta is not None
+                                 else f"none ({converter.name} baseline)"),
                          inputs=(args.input,))
     print(f"wrote {out} ({len(y_out) / sr_out:.2f} s at {sr_out} Hz, model {converter.description})")
     return 0
