@@ -125,19 +125,24 @@ def test_rename_and_delete(store):
         store.voice("second-name")
 
 
-def test_consent_is_stored_beside_the_voice(store):
+def test_consent_is_stored_beside_the_voice_with_its_check(store):
     v = store.create_voice("me")
     assert store.consent(v.slug) is None and not v.has_consent
     import io
 
     buf = io.BytesIO()
     sf.write(buf, synth_speech(16_000), 16_000, format="WAV")
-    path = store.save_consent(v.slug, speaker="Me Myself", statement="I agree.", date="2026-12-01", recording=buf.getvalue())
-    record = json.loads(path.read_text())
-    assert path == v.path / "consent.json" and record["recording"] == "consent.wav"
+    with pytest.raises(StoreError, match="recorded"):
+        store.save_consent(v.slug, speaker="Me Myself", statement="I agree.", date="2026-12-01", recording=b"")
+    record = store.save_consent(v.slug, speaker="Me Myself", statement="I agree.", date="2026-12-01",
+                                recording=buf.getvalue())
+    assert json.loads((v.path / "consent.json").read_text()) == record and record["recording"] == "consent.wav"
     assert (v.path / "consent.wav").is_file() and store.clips(v.slug) == [] and store.voice(v.slug).n_clips == 0
     assert record["consent"] is True and record["date"] == "2026-12-01" and record["speaker"] == "Me Myself"
-    assert store.voice(v.slug).has_consent
+    assert len(record["sha256"]) == 64
+    # a synthetic buzz says no words and the voice has no clips to compare with: stored, but not a target
+    assert record["check"]["passed"] is False and record["check"]["speaker"]["cosine"] is None
+    assert not store.voice(v.slug).has_consent and store.consent(v.slug) is None
 
 
 def test_prompts_and_splits(store):

@@ -31,7 +31,7 @@ import numpy as np
 import soundfile as sf
 
 from .audio import AUDIO_EXTENSIONS, load_audio, save_audio
-from .consent import CONSENT_FILE, read_consent
+from .consent import ConsentCheckConfig, check_consent_clip, clip_sha256, read_consent, write_consent
 from .errors import WorkbenchError
 from .provenance import save_generated
 
@@ -337,23 +337,37 @@ class Store:
             p.unlink()
 
     # ---------------------------------------------------------------------------------------- consent
-    def save_consent(self, slug: str, *, speaker: str, statement: str, date: str, recording: bytes | None = None) -> Path:
-        """Store the owner's consent as ``consent.json`` beside the voice.
+    def save_consent(self, slug: str, *, speaker: str, statement: str, date: str, recording: bytes,
+                     cfg: ConsentCheckConfig | None = None) -> dict:
+        """Store and check the owner's recorded consent as ``consent.json`` (+ ``consent.wav``) beside the voice.
 
-        ``statement`` is the text shown on screen (with ``date``); ``recording`` the owner reading it aloud,
-        kept as ``consent.wav`` (not a training clip; checking it belongs to the reliability work).
+        ``statement`` is the text shown on screen (``consent.consent_statement``, with ``date``); ``recording``
+        the owner reading it aloud. The clip is checked (``consent.check_consent_clip``: the statement's words
+        by PocketSphinx, the speaker against the voice's own clips by the speaker encoder) and the result,
+        with the clip's SHA-256, is stored in the record. Only a record whose check passed makes the voice a
+        target (``Voice.has_consent``).
+
+        Returns
+        -------
+        dict
+            The record written; ``record["check"]["passed"]`` says whether the voice may now be a target,
+            ``consent.consent_advice(record["check"])`` what to do otherwise.
         """
         path = self._writable(slug)
         if not speaker.strip():
             raise StoreError("Consent needs the speaker's name: type the name of the person whose voice this is.")
-        rec_name = None
-        if recording:
-            y, sr = load_audio(recording, sr=None, name="the consent recording")
-            rec_name = save_audio(path / CONSENT_AUDIO, y, sr).name
-        return write_json(path / CONSENT_FILE, {
-            "voice": slug, "speaker": speaker.strip(), "consent": True, "basis": "statement recorded and confirmed in the app",
-            "statement": statement, "date": date, "recording": rec_name, "created": _now(),
-        })
+        if not recording:
+            raise StoreError("Consent needs the statement recorded: press the microphone, read it aloud, then save.")
+        y, sr = load_audio(recording, sr=None, name="the consent recording")
+        clips = [load_audio(c.path, sr=sr)[0] for c in self.clips(slug)[: (cfg or ConsentCheckConfig()).max_voice_clips]]
+        check = check_consent_clip(y, sr, statement, clips, sr, cfg=cfg or ConsentCheckConfig())
+        wav = save_audio(path / CONSENT_AUDIO, y, sr)
+        return read_json(write_consent(path, {
+            "voice": slug, "speaker": speaker.strip(), "consent": True,
+            "basis": "statement read aloud by the owner, recorded and checked in the app",
+            "statement": statement, "date": date, "recording": wav.name, "sha256": clip_sha256(wav.read_bytes()),
+            "check": check, "created": _now(),
+        }))
 
     def consent(self, slug: str) -> dict | None:
         """The voice's consent record, or ``None``."""
