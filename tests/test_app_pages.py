@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import time
 
-import numpy as np
 import pytest
 import soundfile as sf
 from conftest import ROOT
