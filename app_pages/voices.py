@@ -146,9 +146,13 @@ try:
             if st.button("Rename") and new.strip() != voice.name:
                 store.rename_voice(voice.slug, new)
                 st.rerun()
-            if st.toggle(f"Delete {voice.name} and all {len(clips)} clips…", key=f"del_voice_{voice.slug}"):
-                if st.button("Yes, delete this voice", type="primary"):
-                    store.delete_voice(voice.slug)
+            if st.toggle(f"Delete {voice.name} and everything made from it…", key=f"del_voice_{voice.slug}"):
+                models, outputs = store.made_from(voice.slug)
+                st.warning(f"This removes {len(clips)} clips, the consent record, {len(models)} model(s) trained on "
+                           f"this voice ({', '.join(m.slug for m in models) or 'none'}) and {len(outputs)} output(s) "
+                           "made from it. It cannot be undone.")
+                if st.button("Yes, delete this voice and everything made from it", type="primary"):
+                    st.session_state[_state.VOICES_FLASH] = ("success", store.delete_voice(voice.slug).summary())
                     st.rerun()
 except WorkbenchError as err:
     st.error(str(err))

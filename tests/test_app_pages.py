@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import time
 
+import numpy as np
 import pytest
 import soundfile as sf
 from conftest import ROOT
@@ -136,6 +137,23 @@ def test_voices_consent_is_recorded_checked_and_stored(corpus, tmp_path):
     assert record["speaker"] == "Mina Example" and record["consent"] is True and record["check"]["passed"]
     assert date_in_words(date.fromisoformat(record["date"])) in record["statement"]
     assert store.voice(mine).has_consent
+
+
+def test_voices_delete_asks_then_says_what_it_removed(corpus):
+    from workbench.store import Store
+
+    store = Store(corpus, sample_dir=corpus.parent / "corpus")
+    gone = store.create_voice("Gone").slug
+    for utt in ("s001", "s002"):
+        store.save_clip(gone, utt, *sf.read(ROOT / "sample_audio" / "slt" / f"{utt}.flac", dtype="float32"))
+    out = store.save_output(np.zeros(1600, np.float32) + 0.01, 16_000, model="m", source="gone/s001.wav")
+    at = AppTest.from_file(page("voices"), default_timeout=TIMEOUT).run()
+    at.toggle(key="del_voice_gone").set_value(True).run()
+    assert any("2 clips" in w.value and "1 output(s)" in w.value for w in at.warning)
+    assert (corpus / "voices" / "gone").is_dir()  # nothing removed before the confirmation
+    button(at, "Yes, delete this voice and everything made from it").click().run()
+    assert not at.exception and not (corpus / "voices" / "gone").exists() and not out.path.exists()
+    assert any(m.value.startswith("Deleted voice 'gone': 2 clips") for m in at.success)
 
 
 def test_voices_sample_voice_shows_coach_and_histogram(corpus):
