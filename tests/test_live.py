@@ -5,16 +5,21 @@ Settings, the model loader and the clock are injected; nothing here patches a mo
 
 from __future__ import annotations
 
+import gc
 import threading
+import weakref
 from fractions import Fraction
 
 import av
 import numpy as np
 import pytest
+import soundfile as sf
 from conftest import synth_speech
 
 from workbench.config import LiveConfig
-from workbench.live import EngineSpec, LiveSession, write_trace
+from workbench.live import EngineSpec, LiveBusyError, LiveRegistry, LiveSession, write_trace
+from workbench.provenance import read_provenance
+from workbench.watermark import detect_watermark
 
 
 class Clock:
@@ -100,6 +105,12 @@ def test_recording_is_saved_when_the_stream_ends(speech48, tmp_path):
     names = sorted(p.name.split("-")[-1] for p in (tmp_path / "rec").iterdir())
     assert names == ["input.wav", "output.wav"]
     assert live.save_recording() is None  # nothing new since
+    out = next((tmp_path / "rec").glob("*-output.wav"))
+    tag = read_provenance(out)  # the generated half is tagged and marked, the person's own input is not
+    assert tag["model"] == "passthrough" and tag["source"] == "live microphone"
+    y, sr = sf.read(out, dtype="float32")
+    assert detect_watermark(y, sr).detected
+    assert read_provenance(next((tmp_path / "rec").glob("*-input.wav"))) is None
 
 
 def test_a_stalled_stream_is_restarted_then_given_up():
@@ -169,3 +180,84 @@ def test_live_config_is_validated():
         LiveConfig(stall_s=0)
     with pytest.raises(ConfigError, match="trace_frames"):
         LiveConfig(trace_frames=-1)
+
+
+class StepClock:
+    """A clock that moves ``step`` seconds on every reading: each batch of frames "computes" for ``step``."""
+
+    def __init__(self, step: float, t: float = 100.0):
+        self.step, self.t = step, t
+
+    def __call__(self) -> float:
+        self.t += self.step
+        return self.t - self.step
+
+
+def test_sessions_past_the_limit_are_refused_politely(speech48):
+    clock = Clock()
+    registry = LiveRegistry(2, idle_release_s=30.0, clock=clock)
+    sessions = [LiveSession(registry=registry, clock=clock) for _ in range(3)]
+    frames = webrtc_frames(speech48)
+    for s in sessions:
+        s.use(EngineSpec("passthrough"), mcadams=0.8, bypass=False)
+        out = s.process(frames[:2])
+    assert registry.active() == 2 and [s.refused is None for s in sessions] == [True, True, False]
+    assert "Sorry, this machine is already converting 2 live streams" in sessions[2].refused
+    assert "try again" in sessions[2].refused and not registry.has_room_for(sessions[2])
+    assert np.abs(samples(out)).max() == 0.0  # the newcomer hears silence, the others keep their stream
+    with pytest.raises(LiveBusyError):
+        registry.admit(sessions[2])
+    sessions[0].on_ended()  # one person presses Stop: the slot is free again
+    sessions[2].process(frames[2:4])
+    assert sessions[2].refused is None and registry.active() == 2
+    np.testing.assert_array_equal(samples(sessions[2].process(frames[4:6])), samples(frames[4:6]))
+    clock.t += 31.0  # a browser that vanished without "ended" gives its slot back after idle_release_s
+    assert registry.active() == 0
+
+
+def test_a_disconnect_or_reload_leaves_no_threads_and_no_converters(speech48):
+    """The audio thread ends with the connection; closing or dropping the session frees its converter."""
+    registry = LiveRegistry(1)
+    frames = webrtc_frames(speech48)
+    threads_before = threading.active_count()
+    refs = []
+    for _ in range(3):  # three connections one after another: a reload each time
+        live = LiveSession(registry=registry)
+        refs.append(weakref.ref(live.use(EngineSpec("anonymize"), mcadams=0.8, bypass=False)))
+        audio = threading.Thread(target=lambda s=live: [s.process([f]) for f in frames])  # the audio thread
+        audio.start()
+        audio.join(60)
+        assert not audio.is_alive() and registry.active() == 1 and live.refused is None  # a new connection works
+        if len(refs) == 2:
+            live.close()  # a disconnect the page saw
+            assert live.stream is None and registry.active() == 0
+        del live, audio  # a reload: Streamlit drops the old session state
+        gc.collect()
+    assert registry.active() == 0 and all(r() is None for r in refs)  # no converter outlives its session
+    assert threading.active_count() == threads_before
+
+
+def test_machine_too_busy_is_detected_from_compute_time_per_chunk(speech48):
+    """With an injected clock: 30 ms of compute per 20 ms frame, sustained for the window, is "too busy"."""
+    frames = webrtc_frames(np.tile(speech48, 6))  # 3.6 s of 20 ms frames
+    cfg = LiveConfig(busy_window_s=2.0, busy_rtf=1.0)
+    slow, fast = LiveSession(cfg, clock=StepClock(0.030)), LiveSession(cfg, clock=StepClock(0.012))
+    for s in (slow, fast):
+        s.use(EngineSpec("passthrough"), mcadams=0.8, bypass=False)
+    busy_after = None
+    for i, f in enumerate(frames):
+        slow.process([f])
+        fast.process([f])
+        if slow.busy and busy_after is None:
+            busy_after = i + 1
+        assert not fast.busy
+    assert busy_after == 100  # not before a full window (2 s = 100 frames): one slow chunk is no alarm
+    assert slow.load == pytest.approx(1.5) and fast.load == pytest.approx(0.6)
+    assert slow.counters()["busy"] and not fast.counters()["busy"]
+    slow._clock.step = 0.010  # the training run finished: the window refills with fast chunks
+    for f in frames[:40]:
+        slow.process([f])
+    assert slow.busy  # 0.8 s of fast chunks: (1.2 s * 1.5 + 0.8 s * 0.5) / 2 s = 1.1, still too busy
+    for f in frames[40:60]:
+        slow.process([f])
+    assert not slow.busy and slow.load == pytest.approx(0.9)  # (0.8 * 1.5 + 1.2 * 0.5) / 2
