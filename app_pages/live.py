@@ -73,6 +73,13 @@ def meters() -> None:
     row2[1].metric("Real-time factor", f"{stats.rtf:.2f}", help="Compute time / audio time; must stay below 1.")
     row2[2].metric("Late / dropped", f"{counts['late']} / {counts['dropped']}",
                    help="Late: frames that queued behind a slow chunk. Dropped: lost between browser and server.")
+    if live.refused:
+        st.error(live.refused, icon=":material/group:")
+    elif counts["busy"]:
+        st.warning(f"This machine is too busy to convert in real time: the last {live.cfg.busy_window_s:.0f} s of "
+                   f"audio took {counts['load']:.1f}× as long to convert, so the voice comes late and choppy. "
+                   "Another job (e.g. training) shares the processor: wait for it to finish, or close other "
+                   "programs.", icon=":material/speed:")
     if stats.stages_ms:
         st.plotly_chart(latency_figure(stats.stages_ms, live.cfg.stream.chunk_ms))
     ctx = st.session_state.get(_state.LIVE_WEBRTC)  # webrtc_streamer's context (none before its first run)
@@ -88,6 +95,11 @@ def meters() -> None:
                    f"restarted automatically ({live.n_restarts}×).", icon=":material/restart_alt:")
 
 
+if live.registry is not None and not live.registry.has_room_for(live):
+    st.info(f"Sorry, {live.registry.active()} people are already converting live, as many as this machine is "
+            "set up to keep in real time. Please try again in a few minutes; the Clone page works meanwhile.",
+            icon=":material/group:")
+    st.stop()
 with meters_box:
     meters()
 with player_box:

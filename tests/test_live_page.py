@@ -76,6 +76,39 @@ def test_mcadams_changes_live_and_pitch_rebuilds(live_page):
     assert not at.exception and live.stream is not pitch and live.stream is not stream
 
 
+def test_a_busy_machine_and_a_full_house_are_said_politely(live_page, monkeypatch):
+    from test_live import StepClock, speech48, webrtc_frames  # noqa: F401 - the same frames as the session tests
+
+    from workbench.config import LiveConfig
+    from workbench.live import EngineSpec
+
+    # the machine is too busy: 30 ms of compute per 20 ms frame for a whole window
+    busy = LiveSession(LiveConfig(), clock=StepClock(0.030))
+    busy.use(EngineSpec("passthrough"), mcadams=0.8, bypass=False)
+    from conftest import synth_speech
+
+    for f in webrtc_frames(synth_speech(48_000, duration_s=2.4)):
+        busy.process([f])
+    at = AppTest.from_file(LIVE, default_timeout=60)
+    at.session_state[_state.LIVE_ENGINE] = "passthrough"
+    at.session_state[_state.LIVE_SESSION] = busy
+    at.run()
+    assert not at.exception and any("too busy to convert in real time" in w.value for w in at.warning)
+    # every stream slot is taken by other people: this page says so instead of starting a stream
+    registry = _webrtc.registry()
+    others = [LiveSession() for _ in range(registry.max_sessions)]
+    for o in others:
+        registry.admit(o)
+    try:
+        at = live_page("passthrough")
+        assert not at.exception and any("already converting live" in i.value for i in at.info)
+        assert not at.metric  # no meters, no stream
+    finally:
+        for o in others:
+            registry.release(o)
+    assert not live_page("passthrough").info
+
+
 # ------------------------------------------------------------------------------------------------ ICE
 class _IP:
     def __init__(self, ip):
