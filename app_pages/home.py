@@ -58,17 +58,19 @@ digraph pipeline {
 """,
 )
 st.caption("Solid: the voice-conversion path this app runs (the words and timing come from the input). Dashed: the "
-           "text path, where speech is recognised as text and spoken again in the target voice.")
+           "text path (Pipeline page), where speech is recognised as text and spoken again in the target voice.")
 st.markdown(
     """
 | Stage | What happens | Page | Notebook | Library |
 |---|---|---|---|---|
 | Capture | microphone (48 kHz frames) or a file → mono float32 at 16 kHz | Voices, Live | — | `workbench.audio` |
-| Preprocessing | denoise (spectral gating), trim, loudness to a target LUFS | Preprocess | — | `workbench.preprocess` |
-| Features | spectrogram, mel, MFCC, F0, WORLD envelope as a mel-cepstrum every 5 ms | Explore | `notebooks/01_explore.ipynb` | `workbench.features` |
-| Recognition → text | speech recognised as words (the text path) | — | — | — |
-| Synthesis | an LSTM / GAN / GMM maps source mel-cepstra to the target's; the WORLD vocoder resynthesises | Train, Clone | — | `workbench.training`, `workbench.inference` |
-| Cloned output | audio in the browser, in `outputs/` with its provenance, or live within ~50 ms | Clone, Live | — | `workbench.store`, `workbench.streaming` |
+| Preprocessing | denoise (spectral gating), trim or VAD, loudness to a target LUFS | Preprocess | `notebooks/02_preprocessing.ipynb` | `workbench.preprocess` |
+| Features | spectrogram, mel, MFCC, F0, WORLD envelope as a mel-cepstrum every 5 ms | Explore | `notebooks/01_signals_and_features.ipynb` | `workbench.features` |
+| Recognition → text | speech recognised as words, numbers and dates spelled out (the text path) | Pipeline | `notebooks/08_text_to_cloned_speech.ipynb` | `workbench.speech` |
+| Synthesis | an LSTM / GAN / GMM maps source mel-cepstra to the target's (or a TTS voice reads the text); the WORLD vocoder resynthesises | Train, Clone, Pipeline | `notebooks/03_rnn_and_lstm.ipynb`, `04_lstm_voice_conversion`, `05_gan`, `08_text_to_cloned_speech` | `workbench.training`, `workbench.inference`, `workbench.speech` |
+| Cloned output | audio in the browser, in `outputs/` with its provenance, or live within ~50 ms | Clone, Live | `notebooks/07_realtime_streaming.ipynb` | `workbench.store`, `workbench.streaming` |
+| Speaker identity | a GE2E speaker encoder: embeddings, similarity, verification EER | Speakers | `notebooks/06_speaker_encoder.ipynb` | `workbench.speaker` |
+| Evaluation | MCD, F0, V/UV, GV, speaker similarity, WER, DNSMOS; blind MOS/ABX listening tests | Evaluate | `notebooks/09_evaluation.ipynb` | `workbench.evaluation`, `workbench.listening` |
 """
 )
 c = st.columns(4)

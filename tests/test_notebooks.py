@@ -28,8 +28,8 @@ def read(path):
 
 def test_the_tutorials_are_numbered_and_named():
     names = [p.stem for p in NOTEBOOKS]
-    assert {"01_signals_and_features", "03_rnn_and_lstm", "04_lstm_voice_conversion", "05_gan",
-            "07_realtime_streaming"} <= set(names)
+    assert {"01_signals_and_features", "02_preprocessing", "03_rnn_and_lstm", "04_lstm_voice_conversion", "05_gan",
+            "06_speaker_encoder", "07_realtime_streaming", "08_text_to_cloned_speech", "09_evaluation"} <= set(names)
     assert all(n[:2].isdigit() and n[2] == "_" for n in names)
     assert len({n[:2] for n in names}) == len(names), "two notebooks share a number"
 
@@ -80,3 +80,16 @@ def test_notebook_runs_top_to_bottom(path):
     NotebookClient(nb, timeout=600, kernel_name=KERNEL, resources={"metadata": {"path": str(NOTEBOOK_DIR)}}).execute()
     print(f"{path.name}: {time.perf_counter() - t0:.0f} s")
     assert all(c.get("execution_count") for c in nb.cells if c.cell_type == "code")
+
+
+def test_home_and_readme_name_notebooks_that_exist():
+    """The Home page's pipeline table and the README's notebook table point at real notebooks, and cover them all."""
+    import re
+
+    stems = {p.stem for p in NOTEBOOKS}
+    home = (ROOT / "app_pages" / "home.py").read_text(encoding="utf-8")
+    linked = set(re.findall(r"\b(\d\d_[a-z0-9_]+?)(?:\.ipynb)?`", home))
+    assert linked and linked <= stems, f"Home links notebooks that do not exist: {sorted(linked - stems)}"
+    assert {"02_preprocessing", "06_speaker_encoder", "08_text_to_cloned_speech", "09_evaluation"} <= linked
+    readme = set(re.findall(r"^\| `(\d\d_[a-z0-9_]+)` \|", (ROOT / "README.md").read_text(encoding="utf-8"), re.M))
+    assert readme == stems, f"README's notebook table differs from notebooks/: {sorted(readme ^ stems)}"
