@@ -445,6 +445,8 @@ class LiveConfig:
     starts twice (two offers, one answer: stuck "connecting") when it re-renders between "start" and its
     first state change, which its own stop-and-resize triggers; so it starts only after this pause.
     ``trace_frames``: per-frame (time, input RMS, output RMS) rows kept in memory (0: no trace).
+    ``recent_s``: seconds of input and converted output kept for the scrolling view and the live speaker
+    map (a fixed ring buffer: 5 s at 48 kHz is 1.9 MB; 0 keeps none).
     """
 
     stream: StreamConfig = field(default_factory=lambda: StreamConfig(stream_sr=48_000))  # WebRTC (Opus) rate
@@ -454,8 +456,11 @@ class LiveConfig:
     settle_s: float = 1.0
     max_record_s: float = 600.0
     trace_frames: int = 0
+    recent_s: float = 5.0
 
     def __post_init__(self) -> None:
+        if not 0 <= self.recent_s <= 60:
+            raise ConfigError(f"recent_s ({self.recent_s}) must be in [0, 60] seconds; the view shows about 5 s.")
         if self.stall_s <= 0 or self.restart_timeout_s <= 0 or self.settle_s < 0:
             raise ConfigError(
                 f"stall_s ({self.stall_s}) and restart_timeout_s ({self.restart_timeout_s}) must be > 0, "
