@@ -53,9 +53,18 @@ def preferred_model() -> Path:
 
 
 def model_choices(pretrained_dir: Path | None = None) -> dict[str, Path]:
-    """Bundles that exist, label -> folder, the preferred one first."""
-    found = [preferred_model()] + sorted(p.parent for p in (pretrained_dir or PRETRAINED_DIR).glob("*/bundle.json"))
-    return {p.name: p for p in dict.fromkeys(found) if (p / "bundle.json").is_file() and not is_encoder_bundle(p)}
+    """Bundles that exist, label -> folder: the preferred one, the person's own (newest first), the shipped ones.
+
+    The person's own are the conversion bundles of the data store (``$WORKBENCH_DATA/models/``), labelled
+    ``"<name> (yours)"``; speaker encoders are never offered.
+    """
+    from workbench.store import Store
+
+    shipped = [preferred_model()] + sorted(p.parent for p in (pretrained_dir or PRETRAINED_DIR).glob("*/bundle.json"))
+    found = {p.name: p for p in dict.fromkeys(shipped) if (p / "bundle.json").is_file() and not is_encoder_bundle(p)}
+    own = {f"{m.slug} (yours)": m.path for m in Store().list_models(include_shipped=False)}
+    first = dict(list(found.items())[:1]) if preferred_model() in found.values() else {}
+    return {**first, **own, **found}
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=8)

@@ -330,3 +330,77 @@ def test_classroom_one_trains_while_another_is_live(tmp_path):
             audio, compute = audio - a, compute - b
     assert counts["load"] == pytest.approx(compute / audio, rel=0.25)  # process() times a little less than us
     assert counts["busy"] == (counts["load"] > 1.0)  # the page's warning follows the measured load
+# ------------------------------------------------------------------------------ the rolling buffer (recent)
+def test_recent_holds_exactly_what_was_pushed(speech48):
+    live = LiveSession(LiveConfig(recent_s=5.0))
+    assert live.recent().input.size == 0 and live.recent().end_s == 0.0  # before the first frame
+    live.use(EngineSpec("pitch", semitones=5.0), mcadams=0.8, bypass=False)
+    frames = webrtc_frames(speech48)
+    out = live.process(frames)
+    recent = live.recent()
+    np.testing.assert_allclose(recent.input, samples(frames), atol=1 / 32767)  # s16 frames -> float32
+    np.testing.assert_allclose(recent.output, samples(out), atol=2 / 32767)  # what the browser got (s16)
+    assert recent.sr == 48_000 and recent.end_s == pytest.approx(len(frames) * 960 / 48_000)
+    assert recent.start_s == pytest.approx(0.0)
+    last = live.recent(0.1)  # the newest 0.1 s only
+    assert last.input.size == 4800 and last.start_s == pytest.approx(recent.end_s - 0.1)
+    np.testing.assert_array_equal(last.input, recent.input[-4800:])
+
+
+def test_recent_is_bounded_and_keeps_the_newest_samples():
+    live = LiveSession(LiveConfig(recent_s=0.5))  # 24 000 samples at 48 kHz
+    ramp = (np.arange(48_000 * 2) % 30_000 - 15_000) / 32767  # 2 s of distinct values
+    frames = webrtc_frames(ramp)
+    for i in range(0, len(frames), 7):  # uneven batches wrap the ring at odd places
+        live.process(frames[i:i + 7])
+    recent = live.recent()
+    assert recent.input.size == 24_000 and live._recent.nbytes == 2 * 24_000 * 4  # fixed memory
+    np.testing.assert_allclose(recent.input, samples(frames)[-24_000:], atol=1 / 32767)
+    np.testing.assert_array_equal(recent.output, recent.input)  # no converter: output is the input
+    assert recent.end_s == pytest.approx(2.0)
+    assert LiveSession(LiveConfig(recent_s=0.0)).recent().input.size == 0  # 0 keeps nothing
+    with pytest.raises(Exception, match="recent_s"):
+        LiveConfig(recent_s=-1.0)
+
+
+def test_recent_snapshot_is_consistent_while_the_audio_thread_pushes():
+    """Snapshots taken during pushes from another thread: input and output always end on the same sample."""
+    live = LiveSession(LiveConfig(recent_s=0.2))
+    live.use(EngineSpec("passthrough"), mcadams=0.8, bypass=False)
+    ramp = (np.arange(48_000 * 3) % 20_000 - 10_000) / 32767
+    frames = webrtc_frames(ramp)
+    stop, bad = threading.Event(), []
+
+    def push():
+        for f in frames:
+            live.process([f])
+        stop.set()
+
+    t = threading.Thread(target=push)
+    t.start()
+    while not stop.is_set():
+        r = live.recent()
+        n = int(round(r.end_s * 48_000))
+        if r.input.size and (not np.array_equal(r.input, r.output)
+                             or not np.allclose(r.input, samples(frames)[n - r.input.size:n], atol=1 / 32767)):
+            bad.append(r.end_s)
+    t.join()
+    assert not bad
+    assert live.recent().end_s == pytest.approx(3.0)
+
+
+def test_analyse_recent_finds_the_pitch_of_both_sides(speech48):
+    from workbench.live import analyse_recent
+
+    live = LiveSession()
+    live.use(EngineSpec("pitch", semitones=12.0), mcadams=0.8, bypass=False)
+    live.process(webrtc_frames(np.tile(speech48, 3)))
+    view = analyse_recent(live.recent())
+    n = int(1.8 / 0.01) + 1  # 1.8 s at a 10 ms hop
+    assert view.input_db.shape == view.output_db.shape == (n, 257) and view.input_f0.shape == (n,)
+    f_in = np.median(view.input_f0[view.input_f0 > 0])
+    f_out = np.median(view.output_f0[view.output_f0 > 0])
+    assert f_in == pytest.approx(120.0, rel=0.05)  # synth_speech at 120 Hz
+    assert f_out == pytest.approx(240.0, rel=0.08)  # an octave up
+    empty = analyse_recent(LiveSession().recent())
+    assert empty.input_db.shape == (0, 257) and empty.input_f0.size == 0

@@ -2,7 +2,8 @@
 
 ``LiveSession`` is one browser connection's pipeline: its own converter (built from an ``EngineSpec``),
 frame counters, an optional recording, an optional per-frame trace, and the decisions of stall
-recovery (when to stop and restart a stream that says "playing" but delivers nothing). Its settings
+recovery (when to stop and restart a stream that says "playing" but delivers nothing), and the last few
+seconds of input and converted output (``recent``) for the views that scroll while you speak. Its settings
 (``config.LiveConfig``), the model loader and the clock are injected, so it is tested directly. The
 page (``app_pages/live.py``) keeps only widgets and layout; it hands ``callback``/``on_ended`` to
 ``webrtc_streamer``, so the audio thread only ever touches its own session.
@@ -29,14 +30,38 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import rms, save_audio
-from .config import LiveConfig
+from .audio import resample, rms, save_audio
+from .config import FeatureConfig, LiveConfig
 from .errors import WorkbenchError
+from .features import n_frames, stft_db
 from .frames import frame_to_mono, mono_to_frame
 from .inference import VoiceConverter
 from .streaming import StreamingConverter
 
 ENGINES = ("model", "passthrough", "pitch", "anonymize")
+
+
+@dataclass(frozen=True)
+class RecentAudio:
+    """The last seconds of a stream: the input and the converted output, aligned sample by sample.
+
+    ``input``/``output``: ``np.ndarray, shape (n,), float32`` at ``sr`` Hz (``n`` at most
+    ``LiveConfig.recent_s`` seconds). ``end_s``: stream time of the sample after the last one (seconds of
+    audio pushed since the session began), so ``end_s - n / sr`` is where these samples start.
+    """
+
+    input: np.ndarray
+    output: np.ndarray
+    sr: int
+    end_s: float
+
+    @property
+    def start_s(self) -> float:
+        return self.end_s - self.input.size / self.sr
+
+    @property
+    def duration_s(self) -> float:
+        return self.input.size / self.sr
 
 
 @dataclass(frozen=True)
@@ -156,6 +181,8 @@ class LiveSession:
         self.n_restarts = self.restarts_in_row = 0
         self.gave_up = False
         self._trace: deque[tuple[float, float, float]] = deque(maxlen=cfg.trace_frames or 1)
+        self._recent = np.zeros((2, int(round(cfg.recent_s * cfg.stream.stream_sr))), np.float32)  # ring
+        self._recent_pos = self._n_pushed = 0
         self._reset_counters()
 
     def _reset_counters(self) -> None:
@@ -188,7 +215,7 @@ class LiveSession:
     def process(self, frames: list) -> list:
         """Convert ``av.AudioFrame``s through this session's converter; returns frames of the same format."""
         stream, sr = self.stream, self.cfg.stream.stream_sr
-        out, rows = [], []
+        out, rows, pairs = [], [], []
         if self.registry is not None:
             try:
                 self.registry.admit(self)
@@ -202,6 +229,7 @@ class LiveSession:
             audio_s += len(x) / sr
             y = stream.process(x) if stream is not None else (np.zeros_like(x) if self.refused else x)
             out.append(mono_to_frame(y, sr, frame))
+            pairs.append((x, y))
             if self.cfg.trace_frames:
                 rows.append((self._clock() - self._t0, rms(x), rms(y)))
             if self.record:
@@ -218,6 +246,8 @@ class LiveSession:
                 self._next_pts = None if frame.pts is None else frame.pts + frame.samples
             self.last_frame_t = now
             self._trace.extend(rows)
+            for x, y in pairs:
+                self._push_recent(x, y)
             if self.restart_phase is None:
                 self.restarts_in_row, self.gave_up = 0, False  # audio flows: a later stall may restart
         return out
@@ -246,6 +276,19 @@ class LiveSession:
             full = self._load_audio_s >= self.cfg.busy_window_s - 1e-9
             return full and self._load_compute_s > self.cfg.busy_rtf * self._load_audio_s
 
+    def _push_recent(self, x: np.ndarray, y: np.ndarray) -> None:
+        """Write one chunk into the ring buffer (caller holds the lock): a copy, nothing computed."""
+        n = self._recent.shape[1]
+        if not n or not x.size:
+            return
+        if y.size != x.size:  # a converter that returned another length: keep the two aligned
+            y = np.pad(y[: x.size], (0, max(x.size - y.size, 0)))
+        k = min(x.size, n)
+        idx = (self._recent_pos + np.arange(x.size - k, x.size)) % n  # a chunk longer than the ring: its tail
+        self._recent[0, idx], self._recent[1, idx] = x[-k:], y[-k:]
+        self._recent_pos = (self._recent_pos + x.size) % n
+        self._n_pushed += x.size
+
     def on_ended(self) -> None:
         """``on_audio_ended``: the browser stopped sending. Save a recording, free the stream slot; the next
         stream starts fresh."""
@@ -272,6 +315,22 @@ class LiveSession:
             rows = list(self._trace)
             self._trace.clear()
         return rows
+
+    def recent(self, seconds: float | None = None) -> RecentAudio:
+        """A copy of the last ``seconds`` (default: all kept, ``cfg.recent_s``) of input and output.
+
+        Taken under the lock, so input and output always end at the same sample; empty before the first
+        frame. The audio thread only copies samples into the ring; spectrograms, F0 and embeddings are
+        computed by the caller from this copy.
+        """
+        sr = self.cfg.stream.stream_sr
+        with self._lock:
+            n = min(self._n_pushed, self._recent.shape[1])
+            ring = np.roll(self._recent, -self._recent_pos, axis=1)[:, self._recent.shape[1] - n:]
+            end_s = self._n_pushed / sr
+        if seconds is not None:
+            ring = ring[:, max(n - int(round(seconds * sr)), 0):]
+        return RecentAudio(ring[0].copy(), ring[1].copy(), sr, end_s)
 
     def save_recording(self) -> Path | None:
         """Write what was recorded as ``<time>-input.wav`` / ``-output.wav``; None when nothing was.
@@ -370,6 +429,48 @@ class LiveSession:
                     "load": load, "busy": full and load > self.cfg.busy_rtf}
 
 
+@dataclass(frozen=True)
+class RecentFeatures:
+    """What the scrolling view draws of a ``RecentAudio``: spectrograms and F0 of input and output.
+
+    ``input_db``/``output_db``: ``(n_frames, cfg.n_fft // 2 + 1)`` dB; ``input_f0``/``output_f0``: ``(n_frames,)``
+    Hz, 0 where unvoiced; frame ``i`` is at stream time ``start_s + i * cfg.hop_ms / 1000``.
+    """
+
+    input_db: np.ndarray
+    output_db: np.ndarray
+    input_f0: np.ndarray
+    output_f0: np.ndarray
+    start_s: float
+    cfg: FeatureConfig
+
+
+def analyse_recent(recent: RecentAudio, *, cfg: FeatureConfig = FeatureConfig(n_fft=512, hop_ms=10.0)) -> RecentFeatures:
+    """STFT (dB) and F0 of both sides of ``recent``, brought to ``cfg.sr`` first.
+
+    F0 is WORLD DIO at ``speed=4`` (it searches a 4x decimated signal) refined by StoneMask: 5 s of one
+    side take about 25 ms instead of 180 ms at full speed, and this runs ~4 times a second in the page's
+    refresh (never in the audio thread). Shorter than one analysis window (or empty): zero frames.
+    """
+    if recent.duration_s * cfg.sr < cfg.win_length:
+        empty = np.zeros((0, cfg.n_fft // 2 + 1), np.float32)
+        return RecentFeatures(empty, empty, np.zeros(0), np.zeros(0), recent.start_s, cfg)
+    sides = [resample(y, orig_sr=recent.sr, target_sr=cfg.sr) for y in (recent.input, recent.output)]
+    db_in, db_out = (stft_db(y, cfg=cfg) for y in sides)
+    hz_in, hz_out = (_fast_f0(y, cfg) for y in sides)
+    return RecentFeatures(db_in, db_out, hz_in, hz_out, recent.start_s, cfg)
+
+
+def _fast_f0(y: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
+    import pyworld
+
+    x = np.asarray(y, np.float64)
+    hz, t = pyworld.dio(x, cfg.sr, f0_floor=cfg.f0_floor, f0_ceil=cfg.f0_ceil, frame_period=cfg.hop_ms, speed=4)
+    hz = pyworld.stonemask(x, hz, t, cfg.sr)
+    n = n_frames(y.size, cfg)
+    return np.pad(hz[:n], (0, max(n - hz.size, 0)))
+
+
 def write_trace(rows: list[tuple[float, float, float]], path: str | Path) -> None:
     """Append trace rows to a text file, one ``time input_rms output_rms`` line per frame."""
     if rows:
@@ -377,4 +478,5 @@ def write_trace(rows: list[tuple[float, float, float]], path: str | Path) -> Non
             fh.writelines(f"{t:.4f} {a:.6f} {b:.6f}\n" for t, a, b in rows)
 
 
-__all__ = ["LiveSession", "LiveRegistry", "LiveBusyError", "EngineSpec", "ENGINES", "write_trace"]
+__all__ = ["LiveSession", "LiveRegistry", "LiveBusyError", "EngineSpec", "ENGINES", "RecentAudio", "RecentFeatures",
+           "analyse_recent", "write_trace"]
