@@ -15,7 +15,9 @@ live here, together, instead of as side effects of importing a page. ``bootstrap
    with the GIL held per run (365k tracked objects), so meters refreshing 4x/s starved the WebRTC
    threads (the server got ~10 of 50 frames/s). ``gc.freeze`` moves every object alive now out of the
    cycle collector's reach (they are still freed by reference counting); collections then take ~1 ms.
-   Call it again after loading a model (``_webrtc.load_converter`` does).
+   Call it again after importing or loading something big: the Live page does after importing the WebRTC
+   stack (without it the real-browser test stalled and restarted under load), ``_webrtc.load_converter``
+   after loading a model.
 """
 
 from __future__ import annotations

@@ -3,12 +3,13 @@
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer  # here, not in app.py: see _webrtc's docstring
 
-from app_pages import _state, _webrtc
+from app_pages import _bootstrap, _state, _webrtc
 from workbench.errors import WorkbenchError
 from workbench.live import EngineSpec, analyse_recent, write_trace
 from workbench.plots import latency_figure
 from workbench.plots_live import live_scroll_figure
 
+_bootstrap.freeze_gc()  # the WebRTC stack is imported now: keep it out of Streamlit's per-run collections (3.)
 ENGINES = {"model": "Voice model", "passthrough": "Passthrough", "pitch": "Pitch shift", "anonymize": "Anonymize"}
 
 st.title("Live conversion")
