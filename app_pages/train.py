@@ -75,7 +75,7 @@ if err := st.session_state.pop("train_error", None):
     st.error(err)
 
 
-@st.fragment(run_every=1.5 if job is not None and job.is_active else None)
+@st.fragment(run_every=3.0 if job is not None and job.is_active else None)
 def progress() -> None:
     """Polls this session's job: progress bar, status, live loss curves, stop / resume."""
     job.poll()

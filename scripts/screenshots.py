@@ -3,6 +3,7 @@
 Usage::
 
     .venv/bin/python scripts/screenshots.py              # screenshots of every page -> docs/screenshots/*.png
+    .venv/bin/python scripts/screenshots.py --train      # the same, after training a 2-epoch model (as in README)
     .venv/bin/python scripts/screenshots.py --timing     # only measure the first render of Home and Explore
 
 It starts the app on a free loopback port with an empty, temporary ``WORKBENCH_DATA`` and drives the
@@ -80,6 +81,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     ap.add_argument("--timing", action="store_true", help="only time the first render of Home and Explore")
+    ap.add_argument("--train", action="store_true",
+                    help="train awb -> slt for 2 epochs on the Train page first (minutes), so Train and Clone show a model")
     ap.add_argument("--dwell", type=float, default=0.0,
                     help="seconds to stay on Home before opening Explore (a reader; Home warms librosa up meanwhile)")
     args = ap.parse_args()
@@ -115,10 +118,19 @@ def main() -> int:
                         page.get_by_label(re.compile("voice name", re.I)).first.fill("Ada")
                         page.keyboard.press("Enter")
                         settle(page)
+                    if name == "train" and args.train:
+                        epochs = page.get_by_label(re.compile("^epochs", re.I)).first
+                        epochs.fill("2")
+                        epochs.press("Enter")
+                        settle(page)
+                        page.get_by_role("button", name=re.compile("start training", re.I)).first.click()
+                        page.get_by_text("identity").first.wait_for(timeout=1_200_000)  # the held-out metrics table
+                        settle(page)
                     if name == "clone":
                         page.get_by_role("button", name=re.compile("^convert", re.I)).first.click()
                         page.locator('[data-testid="stPlotlyChart"]').nth(2).wait_for(timeout=120_000)
                         settle(page)
+                    time.sleep(3.0)  # widgets and charts finish drawing in the browser
                     page.screenshot(path=str(args.out / f"{name or 'home'}.png"), full_page=True)
                     print(f"wrote {args.out / (name or 'home')}.png")
                 browser.close()
