@@ -270,3 +270,23 @@ def test_missing_bundle_path(tmp_path, capsys, monkeypatch):
     src = _make(tmp_path, write(tone()))
     rc, _, stderr = run_cli(["convert", "--model", tmp_path / "nope", src, tmp_path / "o.wav"], capsys, monkeypatch)
     assert rc == 1 and "No model bundle at" in stderr and not (tmp_path / "o.wav").exists()
+
+
+TEXT_CASES = [
+    ("empty text", "", r"The text is empty; type a sentence to say"),
+    ("only whitespace", "   \n\t ", r"The text is empty"),
+    ("only punctuation", "?!...,;", r"Nothing speakable in .*only punctuation, symbols or emoji; type words"),
+    ("only emoji", "🙂🙂🎉", r"Nothing speakable in .*only punctuation, symbols or emoji"),
+    ("10,000 characters", ("word " * 2000)[:10_000], r"The text has \d+ characters, over the 1000-character limit; split it"),
+]
+
+
+@pytest.mark.parametrize("case, text, pattern", TEXT_CASES, ids=[c[0] for c in TEXT_CASES])
+def test_cli_say_text(tmp_path, capsys, monkeypatch, case, text, pattern):
+    """``workbench say`` with the shipped text-to-voice model: one clear line, the existing output kept."""
+    out = tmp_path / "said.wav"
+    out.write_bytes(KEEP)
+    rc, _, stderr = run_cli(["say", "--model", ROOT / "workbench" / "pretrained" / "say-slt", text, out], capsys, monkeypatch)
+    lines = stderr.strip().splitlines()
+    assert rc == 1 and len(lines) == 1 and lines[0].startswith("error: ") and re.search(pattern, lines[0]), stderr
+    assert out.read_bytes() == KEEP and sorted(p.name for p in tmp_path.iterdir()) == ["said.wav"]
