@@ -290,3 +290,26 @@ def test_cli_say_text(tmp_path, capsys, monkeypatch, case, text, pattern):
     lines = stderr.strip().splitlines()
     assert rc == 1 and len(lines) == 1 and lines[0].startswith("error: ") and re.search(pattern, lines[0]), stderr
     assert out.read_bytes() == KEEP and sorted(p.name for p in tmp_path.iterdir()) == ["said.wav"]
+
+
+def test_upload_over_the_size_limit_is_refused_before_decoding(tmp_path):
+    """Bytes and in-memory files (the app's uploads and recordings) over ``AudioConfig.max_upload_mb``."""
+    import io
+
+    from workbench.config import AudioConfig
+    from workbench.store import Store
+
+    big = wav_bytes(tone(60.0, sr=48_000))  # 5.8 MB of valid WAV
+    small_limit = AudioConfig(max_upload_mb=5.0)
+    for source in (big, io.BytesIO(big)):
+        with pytest.raises(AudioError, match=r"uploaded audio is 5\.8 MB, over the 5 MB upload limit; send a shorter"):
+            load_audio(source, cfg=small_limit)
+    assert load_audio(big, sr=None)[0].size == 60 * 48_000  # under the default 50 MB limit it loads
+    huge = big[:44] + bytes(51_000_000)  # over the default limit: refused from its size, never decoded
+    store = Store(tmp_path / "data", sample_dir=tmp_path / "none")
+    v = store.create_voice("me")
+    with pytest.raises(AudioError, match=r"big\.wav is 51\.0 MB, over the 50 MB upload limit"):
+        store.import_clip(v.slug, huge, "big.wav")
+    with pytest.raises(AudioError, match=r"the consent recording is 51\.0 MB, over the 50 MB upload limit"):
+        store.save_consent(v.slug, speaker="Me", statement="I agree.", date="2026-12-01", recording=huge)
+    assert sorted(p.name for p in v.path.iterdir()) == ["voice.json"]  # nothing written
