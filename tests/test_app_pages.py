@@ -156,6 +156,15 @@ def test_voices_delete_asks_then_says_what_it_removed(corpus):
     assert any(m.value.startswith("Deleted voice 'gone': 2 clips") for m in at.success)
 
 
+def test_voices_recording_over_the_upload_limit_is_one_message(corpus):
+    at = AppTest.from_file(page("voices"), default_timeout=TIMEOUT).run()
+    at.text_input(key=_state.VOICES_NAME).input("Big Take").run()
+    key = next(a.key for a in at.get("audio_input") if str(a.key).startswith("rec_big-take_"))
+    at.audio_input(key=key).upload("take.wav", take("slt", "s001")[:44] + bytes(51_000_000)).run()
+    assert not at.exception and any("over the 50 MB upload limit" in e.value for e in at.error)
+    assert not (corpus / "voices" / "big-take").exists()
+
+
 def test_voices_sample_voice_shows_coach_and_histogram(corpus):
     at = AppTest.from_file(page("voices"), default_timeout=TIMEOUT).run()
     assert at.selectbox(key=_state.VOICES_PICK).value == "awb"

@@ -270,3 +270,46 @@ def test_missing_bundle_path(tmp_path, capsys, monkeypatch):
     src = _make(tmp_path, write(tone()))
     rc, _, stderr = run_cli(["convert", "--model", tmp_path / "nope", src, tmp_path / "o.wav"], capsys, monkeypatch)
     assert rc == 1 and "No model bundle at" in stderr and not (tmp_path / "o.wav").exists()
+
+
+TEXT_CASES = [
+    ("empty text", "", r"The text is empty; type a sentence to say"),
+    ("only whitespace", "   \n\t ", r"The text is empty"),
+    ("only punctuation", "?!...,;", r"Nothing speakable in .*only punctuation, symbols or emoji; type words"),
+    ("only emoji", "🙂🙂🎉", r"Nothing speakable in .*only punctuation, symbols or emoji"),
+    ("10,000 characters", ("word " * 2000)[:10_000], r"The text has \d+ characters, over the 1000-character limit; split it"),
+]
+
+
+@pytest.mark.parametrize("case, text, pattern", TEXT_CASES, ids=[c[0] for c in TEXT_CASES])
+def test_cli_say_text(tmp_path, capsys, monkeypatch, case, text, pattern):
+    """``workbench say`` with the shipped text-to-voice model: one clear line, the existing output kept."""
+    out = tmp_path / "said.wav"
+    out.write_bytes(KEEP)
+    rc, _, stderr = run_cli(["say", "--model", ROOT / "workbench" / "pretrained" / "say-slt", text, out], capsys, monkeypatch)
+    lines = stderr.strip().splitlines()
+    assert rc == 1 and len(lines) == 1 and lines[0].startswith("error: ") and re.search(pattern, lines[0]), stderr
+    assert out.read_bytes() == KEEP and sorted(p.name for p in tmp_path.iterdir()) == ["said.wav"]
+
+
+def test_upload_over_the_size_limit_is_refused_before_decoding(tmp_path):
+    """Bytes and in-memory files (the app's uploads and recordings) over ``AudioConfig.max_upload_mb``."""
+    import io
+
+    from workbench.config import AudioConfig
+    from workbench.store import Store
+
+    big = wav_bytes(tone(60.0, sr=48_000))  # 5.8 MB of valid WAV
+    small_limit = AudioConfig(max_upload_mb=5.0)
+    for source in (big, io.BytesIO(big)):
+        with pytest.raises(AudioError, match=r"uploaded audio is 5\.8 MB, over the 5 MB upload limit; send a shorter"):
+            load_audio(source, cfg=small_limit)
+    assert load_audio(big, sr=None)[0].size == 60 * 48_000  # under the default 50 MB limit it loads
+    huge = big[:44] + bytes(51_000_000)  # over the default limit: refused from its size, never decoded
+    store = Store(tmp_path / "data", sample_dir=tmp_path / "none")
+    v = store.create_voice("me")
+    with pytest.raises(AudioError, match=r"big\.wav is 51\.0 MB, over the 50 MB upload limit"):
+        store.import_clip(v.slug, huge, "big.wav")
+    with pytest.raises(AudioError, match=r"the consent recording is 51\.0 MB, over the 50 MB upload limit"):
+        store.save_consent(v.slug, speaker="Me", statement="I agree.", date="2026-12-01", recording=huge)
+    assert sorted(p.name for p in v.path.iterdir()) == ["voice.json"]  # nothing written

@@ -48,6 +48,11 @@ def test_say_writes_cloned_speech_and_the_tts_audio(tmp_path):
     y, sr = sf.read(out)
     t, _ = sf.read(tts)
     assert sr == 16_000 and len(y) == len(t) and 1.5 < len(y) / sr < 6.0
+    from workbench.provenance import read_provenance
+    from workbench.watermark import detect_watermark
+
+    assert read_provenance(out)["target"] == "slt" and read_provenance(tts)["model"] == "plain TTS"
+    assert detect_watermark(y.astype("float32"), sr).detected and detect_watermark(t.astype("float32"), sr).detected
 
 
 @pytest.mark.parametrize(("text", "match"), [

@@ -118,3 +118,28 @@ def test_sigkill_leaves_old_or_new_bundle_and_resume_continues(tmp_path):
     stamp = _bundle_state(out)  # raises if the bundle is missing or does not load completely
     assert stamp == resumed or stamp > resumed  # the previous bundle, or a complete new one
     assert not list(tmp_path.glob(".bundle.old-*"))
+
+
+def test_evaluate_json_is_written_atomically(tmp_path, monkeypatch, capsys):
+    """A crash while ``evaluate --json`` writes leaves the previous file whole and no temporary file behind."""
+    from workbench import cli
+
+    src, tgt = tmp_path / "awb", tmp_path / "slt"
+    for voice, folder in (("awb", src), ("slt", tgt)):
+        folder.mkdir()
+        for utt in ("s041", "s042"):
+            os.symlink(ROOT / "sample_audio" / voice / f"{utt}.flac", folder / f"{utt}.flac")
+    out = tmp_path / "eval.json"
+    argv = ["evaluate", "--model", "identity", "--source", str(src), "--target", str(tgt), "--json", str(out),
+            "--no-wer", "--no-dnsmos", "--no-speaker"]
+    assert cli.main(argv) == 0
+    first = out.read_text()
+    assert json.loads(first)["results"][0]["model"] == "identity"
+
+    def crash(obj, fh, **kw):
+        fh.write('{"results": [')  # half a file, then the process dies
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(json, "dump", crash)
+    assert cli.main(argv) != 0 and "interrupted" in capsys.readouterr().err
+    assert out.read_text() == first and [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

@@ -303,6 +303,21 @@ def _remove_dc(y: np.ndarray, *, name: str, silence_dbfs: float) -> np.ndarray:
     return (y - offset).astype(np.float32)
 
 
+def _check_upload_size(source: object, name: str, max_mb: float) -> None:
+    """Refuse in-memory audio (bytes, an uploaded or recorded file object) over ``max_mb`` MB before decoding."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        size = len(source)
+    elif hasattr(source, "getbuffer"):  # io.BytesIO and Streamlit's UploadedFile
+        size = source.getbuffer().nbytes
+    else:
+        return  # a path (its duration is checked from the header) or a stream of unknown size
+    if size > max_mb * 1e6:
+        raise AudioError(
+            f"{name} is {size / 1e6:.1f} MB, over the {max_mb:g} MB upload limit; send a shorter clip, or a "
+            "compressed one (FLAC or Ogg), or cut it into parts (e.g. sox in.wav out.wav trim 0 300)."
+        )
+
+
 def load_audio(
     source: str | os.PathLike | bytes | BinaryIO | np.ndarray,
     *,
@@ -346,6 +361,7 @@ def load_audio(
         data, file_sr = source, int(orig_sr)
     else:
         label = name or (Path(source).name if isinstance(source, (str, os.PathLike)) else "uploaded audio")
+        _check_upload_size(source, label, cfg.max_upload_mb)
         data, file_sr = _read(source, label, max_s=cfg.max_duration_s * 1.01)
         if data.shape[0] > cfg.max_duration_s * file_sr * 1.01:  # decoders without a frame count (mp3)
             raise TooLongAudioError(

@@ -6,7 +6,6 @@ Every user-facing failure prints one ``error: ...`` line to stderr and exits non
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import threading
@@ -137,8 +136,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         payload = {"mode": mode, "source": str(args.source), "target": str(args.target), "notes": details.notes,
                    "results": rows}
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(payload, indent=2, allow_nan=True))
+        from .store import write_json
+
+        write_json(Path(args.json), payload)  # atomic: a crash leaves the previous file or the new one
     if args.report:
         from .report import write_report
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import threading
 from pathlib import Path
@@ -60,8 +59,9 @@ def cmd_evaluate_encoder(args: argparse.Namespace) -> int:
     print(f"EER {result['eer']:.2%} on {result['utterances']} clips of {result['speakers']} speakers "
           "(all clip pairs)")
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result, indent=2))
+        from .store import write_json
+
+        write_json(Path(args.json), result)  # atomic
     return 0
 
 
@@ -74,8 +74,9 @@ def cmd_privacy(args: argparse.Namespace) -> int:
                          encoder=args.encoder)
     print(format_privacy_table(rows))
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"results": rows}, indent=2))
+        from .store import write_json
+
+        write_json(Path(args.json), {"results": rows})  # atomic
     return 0
 
 

@@ -57,9 +57,10 @@ def cmd_train_voice(args: argparse.Namespace) -> int:
 
 
 def cmd_say(args: argparse.Namespace) -> int:
-    from .audio import save_audio
+    from .provenance import save_generated
     from .speech.text import prepare_text
     from .speech.voice import VoiceSpeaker, read_voice_spec
+    from .store import read_json
 
     out = Path(args.output)
     if out.suffix.lower() not in (".wav", ".flac", ".ogg"):
@@ -68,9 +69,11 @@ def cmd_say(args: argparse.Namespace) -> int:
     prepare_text(args.text, text_cfg)  # refuse odd text before loading the model
     speaker = VoiceSpeaker.load(args.model)
     result = speaker.say(args.text)
-    save_audio(out, result.y, result.sr)
+    meta = read_json(Path(args.model) / "bundle.json")  # generated speech: watermarked and tagged
+    target = str(meta.get("target_voice", ""))
+    save_generated(out, result.y, result.sr, model=str(args.model), source="text", target=target)
     if args.tts_output:
-        save_audio(args.tts_output, result.tts_y, result.sr)
+        save_generated(args.tts_output, result.tts_y, result.sr, model="plain TTS", source="text", target="")
     times = ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items())
     print(f"wrote {out} ({result.duration_s:.2f} s, {speaker.description}; {times})")
     return 0

@@ -38,15 +38,22 @@ class _JsonConfig:
 
 @dataclass(frozen=True)
 class AudioConfig:
-    """Limits applied when audio is loaded or validated."""
+    """Limits applied when audio is loaded or validated.
+
+    ``max_upload_mb``: audio handed over as bytes or an in-memory file (an upload, a recording) larger than
+    this is refused before decoding; it matches the app's ``server.maxUploadSize`` in ``.streamlit/config.toml``.
+    """
 
     min_duration_s: float = 0.3
     max_duration_s: float = 600.0
     silence_dbfs: float = -70.0
     low_level_dbfs: float = -45.0
     clip_fraction_warn: float = 0.01
+    max_upload_mb: float = 50.0
 
     def __post_init__(self) -> None:
+        if self.max_upload_mb <= 0:
+            raise ConfigError(f"max_upload_mb={self.max_upload_mb} must be > 0 (MB); 50 is the default.")
         if not 0 < self.min_duration_s < self.max_duration_s:
             raise ConfigError(
                 f"min_duration_s={self.min_duration_s} must be > 0 and below max_duration_s="

@@ -42,6 +42,13 @@ condition. Cost: the WORLD mel-cepstral distortion between marked and unmarked a
 average (max 1.02 dB) — above the 0.1 dB target; a mark weak enough for 0.1 dB would not survive 20 dB
 SNR noise on 3 s clips (detection and distortion both scale with the mark's amplitude). It changes the
 evaluation's MCD against another voice by -0.05 dB on average (max +0.14 dB).
+
+Tried and not adopted (20 clips, every 15th, same script): a mark scaled by each STFT cell's own magnitude
+instead of the ~300 Hz envelope (so it stays under the harmonics and out of the valleys that WORLD's envelope
+smooths over) costs more for the same robustness: at -16 dB, noise min z 7.8 with MCD 0.60 dB, against 7.9 and
+0.55 dB for the envelope-scaled mark at -19 dB; at -20 dB, 4.7 / 0.39 dB against 4.9 / 0.35 dB at -23 dB (5 %
+missed under noise). The cost scales with the mark's amplitude (-4 dB: 0.55 -> 0.35 dB), so 0.1 dB needs about
+-34 dB, where noise z would fall near 1.6: undetectable.
 """
 
 from __future__ import annotations
