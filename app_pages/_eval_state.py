@@ -32,6 +32,8 @@ SPK_N_CLIPS = "spk_n_clips"
 SPK_MODEL = "spk_model"
 SPK_UTT = "spk_utt"
 SPK_PRIVACY = "spk_privacy"
+SPK_WEBRTC = "spk_webrtc"  # the Speakers page's own microphone; it streams through the shared LIVE_SESSION
+SPK_LIVE = "spk_live"  # the live voice's last (samples pushed, raw embedding, converted embedding)
 
 
 def conversion_bundles() -> dict[str, Path]:

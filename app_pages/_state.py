@@ -52,6 +52,7 @@ LIVE_SEMITONES = "live_semitones"
 LIVE_MCADAMS = "live_mcadams"
 LIVE_BYPASS = "live_bypass"
 LIVE_RECORD = "live_record"
+LIVE_SCROLL = "live_scroll"  # the scrolling view's last (samples pushed, figure): redrawn, not recomputed, when idle
 
 
 # --------------------------------------------------------------------------------------- sample corpus

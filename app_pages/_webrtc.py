@@ -18,7 +18,7 @@ from app_pages._bootstrap import freeze_gc
 from app_pages._state import ROOT
 from workbench.config import LiveConfig
 from workbench.inference import VoiceConverter
-from workbench.live import LiveSession
+from workbench.live import LiveRegistry, LiveSession
 from workbench.speaker import is_encoder_bundle
 
 # No STUN/TURN servers: the browser and this server meet on their own host candidates, so nothing
@@ -27,6 +27,7 @@ RTC_CONFIGURATION = {"iceServers": []}
 # The raw microphone: Chromium's echo cancellation, noise suppression and gain control change the voice.
 MEDIA_CONSTRAINTS = {"video": False,
                      "audio": {"echoCancellation": False, "noiseSuppression": False, "autoGainControl": False}}
+MAX_SESSIONS_ENV = "WORKBENCH_LIVE_MAX_SESSIONS"  # live streams converted at once (LiveConfig.max_sessions)
 MODEL_ENV = "WORKBENCH_LIVE_MODEL"  # path of a bundle to offer (and preselect) instead of the shipped one
 PRETRAINED_DIR = ROOT / "workbench" / "pretrained"
 DEFAULT_MODEL = PRETRAINED_DIR / "any-to-slt"
@@ -52,9 +53,18 @@ def preferred_model() -> Path:
 
 
 def model_choices(pretrained_dir: Path | None = None) -> dict[str, Path]:
-    """Bundles that exist, label -> folder, the preferred one first."""
-    found = [preferred_model()] + sorted(p.parent for p in (pretrained_dir or PRETRAINED_DIR).glob("*/bundle.json"))
-    return {p.name: p for p in dict.fromkeys(found) if (p / "bundle.json").is_file() and not is_encoder_bundle(p)}
+    """Bundles that exist, label -> folder: the preferred one, the person's own (newest first), the shipped ones.
+
+    The person's own are the conversion bundles of the data store (``$WORKBENCH_DATA/models/``), labelled
+    ``"<name> (yours)"``; speaker encoders are never offered.
+    """
+    from workbench.store import Store
+
+    shipped = [preferred_model()] + sorted(p.parent for p in (pretrained_dir or PRETRAINED_DIR).glob("*/bundle.json"))
+    found = {p.name: p for p in dict.fromkeys(shipped) if (p / "bundle.json").is_file() and not is_encoder_bundle(p)}
+    own = {f"{m.slug} (yours)": m.path for m in Store().list_models(include_shipped=False)}
+    first = dict(list(found.items())[:1]) if preferred_model() in found.values() else {}
+    return {**first, **own, **found}
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=8)
@@ -66,7 +76,20 @@ def load_converter(path: str) -> VoiceConverter:
     return converter
 
 
+def live_config() -> LiveConfig:
+    """This app's Live settings: ``$WORKBENCH_LIVE_MAX_SESSIONS`` streams at most, tracing on request."""
+    limit = os.environ.get(MAX_SESSIONS_ENV, "").strip()
+    return LiveConfig(trace_frames=TRACE_FRAMES if trace_path() else 0,
+                      **({"max_sessions": int(limit)} if limit.isdigit() else {}))
+
+
+@st.cache_resource
+def registry() -> LiveRegistry:
+    """The stream slots shared by every browser session of this server process."""
+    cfg = live_config()
+    return LiveRegistry(cfg.max_sessions, idle_release_s=cfg.idle_release_s)
+
+
 def new_session() -> LiveSession:
-    """A session with this app's settings: the shared model loader, the recordings folder, tracing on request."""
-    cfg = LiveConfig(trace_frames=TRACE_FRAMES if trace_path() else 0)
-    return LiveSession(cfg, load_converter=load_converter, recordings_dir=RECORDINGS_DIR)
+    """A session with this app's settings: the shared model loader and stream slots, the recordings folder."""
+    return LiveSession(live_config(), load_converter=load_converter, recordings_dir=RECORDINGS_DIR, registry=registry())

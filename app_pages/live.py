@@ -5,8 +5,9 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer  # here, not in app.py:
 
 from app_pages import _state, _webrtc
 from workbench.errors import WorkbenchError
-from workbench.live import EngineSpec, write_trace
+from workbench.live import EngineSpec, analyse_recent, write_trace
 from workbench.plots import latency_figure
+from workbench.plots_live import live_scroll_figure
 
 ENGINES = {"model": "Voice model", "passthrough": "Passthrough", "pitch": "Pitch shift", "anonymize": "Anonymize"}
 
@@ -56,6 +57,7 @@ live.record = record
 controls.caption(f"Streaming through: **{stream.description}**")
 
 player_box, meters_box = player.container(), player.container()
+scroll_box = st.container()
 
 
 @st.fragment(run_every=0.25)
@@ -73,6 +75,13 @@ def meters() -> None:
     row2[1].metric("Real-time factor", f"{stats.rtf:.2f}", help="Compute time / audio time; must stay below 1.")
     row2[2].metric("Late / dropped", f"{counts['late']} / {counts['dropped']}",
                    help="Late: frames that queued behind a slow chunk. Dropped: lost between browser and server.")
+    if live.refused:
+        st.error(live.refused, icon=":material/group:")
+    elif counts["busy"]:
+        st.warning(f"This machine is too busy to convert in real time: the last {live.cfg.busy_window_s:.0f} s of "
+                   f"audio took {counts['load']:.1f}× as long to convert, so the voice comes late and choppy. "
+                   "Another job (e.g. training) shares the processor: wait for it to finish, or close other "
+                   "programs.", icon=":material/speed:")
     if stats.stages_ms:
         st.plotly_chart(latency_figure(stats.stages_ms, live.cfg.stream.chunk_ms))
     ctx = st.session_state.get(_state.LIVE_WEBRTC)  # webrtc_streamer's context (none before its first run)
@@ -88,8 +97,29 @@ def meters() -> None:
                    f"restarted automatically ({live.n_restarts}×).", icon=":material/restart_alt:")
 
 
+@st.fragment(run_every=0.25)
+def scrolling_view() -> None:
+    """The last ~5 s of input and output, recomputed from the session's snapshot only when audio arrived."""
+    recent = live.recent()
+    last = st.session_state.get(_state.LIVE_SCROLL)
+    if last is None or last[0] != recent.end_s:
+        last = (recent.end_s, live_scroll_figure(analyse_recent(recent), window_s=live.cfg.recent_s))
+        st.session_state[_state.LIVE_SCROLL] = last
+    st.plotly_chart(last[1], key="live_scroll_chart")
+    if not recent.input.size:
+        st.caption("Spectrograms and F0 of your voice and of the converted voice scroll by here while you speak.")
+
+
+if live.registry is not None and not live.registry.has_room_for(live):
+    st.info(f"Sorry, {live.registry.active()} people are already converting live, as many as this machine is "
+            "set up to keep in real time. Please try again in a few minutes; the Clone page works meanwhile.",
+            icon=":material/group:")
+    st.stop()
+
 with meters_box:
     meters()
+with scroll_box:
+    scrolling_view()
 with player_box:
     ctx = webrtc_streamer(
         key=_state.LIVE_WEBRTC,

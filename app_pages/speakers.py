@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import _eval_state as S
+from app_pages import _state, _webrtc
 from app_pages._state import sample_dir
 from workbench.errors import WorkbenchError
 from workbench.plots_eval import embedding_map_figure, project_2d, similarity_heatmap_figure
@@ -57,12 +58,59 @@ with st.expander("Place a converted clip on the map", expanded=bool(bundles)):
     else:
         st.caption("No conversion bundles are shipped.")
 
-pts_e, pts_l, pts_n = embs, list(labels), list(names)
-if extra is not None:
-    pts_e, pts_l, pts_n = np.vstack([embs, extra[0]]), pts_l + [extra[1]], pts_n + [extra[2]]
+# --- your voice, live: the Live page's session (shared per browser session), embedded about once a second
+live = st.session_state.get(_state.LIVE_SESSION)
+with st.expander("Your voice on the map, live", expanded=live is not None):
+    st.caption("Press **Start** and speak: the last 2 s of your voice (raw) and of the converted voice are "
+               "embedded about once a second and placed on the map with its projection. The conversion is the "
+               "one chosen on the Live page (passthrough until you pick one there). Wear headphones.")
+    from streamlit_webrtc import WebRtcMode, webrtc_streamer  # in the script, as on the Live page
+
+    from workbench.live import EngineSpec
+
+    live = st.session_state.setdefault(_state.LIVE_SESSION, _webrtc.new_session())
+    try:
+        if live.stream is None:
+            live.use(EngineSpec("passthrough"), mcadams=0.8, bypass=False)
+    except WorkbenchError as err:
+        st.error(str(err))
+    webrtc_streamer(key=S.SPK_WEBRTC, mode=WebRtcMode.SENDRECV, rtc_configuration=_webrtc.RTC_CONFIGURATION,
+                    media_stream_constraints=_webrtc.MEDIA_CONSTRAINTS, queued_audio_frames_callback=live.callback,
+                    on_audio_ended=live.on_ended, async_processing=True)
+
+
+def live_points() -> tuple[np.ndarray, list[str], list[str]]:
+    """Embeddings of the live voice's last 2 s (raw, converted), recomputed only when new audio arrived."""
+    recent = live.recent(2.0)
+    last = st.session_state.get(S.SPK_LIVE)
+    if recent.duration_s >= 1.0 and (last is None or last[0] != recent.end_s):
+        try:
+            last = (recent.end_s, S.encoder().embed(recent.input, recent.sr), S.encoder().embed(recent.output, recent.sr))
+        except WorkbenchError:  # silence: nothing to place; keep the last position
+            pass
+        st.session_state[S.SPK_LIVE] = last
+    if last is None:
+        return np.zeros((0, embs.shape[1])), [], []
+    when = f"t = {last[0]:.1f} s"
+    return np.stack(last[1:]), ["you (raw)", "you (converted)"], [f"your voice, {when}", f"converted, {when}"]
+
+
+@st.fragment(run_every=1.0)
+def embedding_map() -> None:
+    pts_e, pts_l, pts_n = embs, list(labels), list(names)
+    marks = {"you (raw)": "diamond", "you (converted)": "diamond-open"}
+    if extra is not None:
+        pts_e, pts_l, pts_n = np.vstack([embs, extra[0]]), pts_l + [extra[1]], pts_n + [extra[2]]
+        marks[extra[1]] = "star"
+    live_e, live_l, live_n = live_points()
+    pts_e, pts_l, pts_n = np.vstack([pts_e, live_e]), pts_l + live_l, pts_n + live_n
+    st.plotly_chart(embedding_map_figure(project_2d(pts_e, fit_on=embs), pts_l, hover=pts_n, highlight=marks),
+                    key="spk_map")
+
+
 left, right = st.columns(2)
-left.plotly_chart(embedding_map_figure(project_2d(pts_e), pts_l, hover=pts_n,
-                                       highlight={extra[1]: "star"} if extra else None), key="spk_map")
+with left:
+    embedding_map()
 right.plotly_chart(similarity_heatmap_figure(similarity_matrix(embs), names, title="Clip-by-clip cosine similarity"),
                    key="spk_heat")
 st.metric("Verification EER on these clips (all pairs)", f"{verification_eer(embs, labels):.1%}")

@@ -7,6 +7,7 @@ import streamlit as st
 from app_pages import _state
 from workbench import plots
 from workbench.coach import assess_voice
+from workbench.consent import consent_advice, consent_statement
 from workbench.errors import WorkbenchError
 
 ICONS = {"ok": ":material/check_circle:", "warn": ":material/warning:", "bad": ":material/error:"}
@@ -121,24 +122,37 @@ try:
                 st.rerun()
     if not voice.read_only:
         with st.expander("Consent: let this voice be a target", expanded=not voice.has_consent):
-            statement = (f"I agree that my voice, recorded here as '{voice.name}', may be used to train voice conversion "
-                         f"models on this computer, and that I can withdraw by deleting it. Date: {date.today().isoformat()}.")
-            st.markdown(f"Read this aloud and record it:\n\n> {statement}")
+            statement = consent_statement(date.today())
+            st.markdown("Read this aloud and record it (the recording is checked: a speech recogniser must hear "
+                        "these words, and the speaker encoder must hear the same person as the voice's "
+                        f"recordings):\n\n> {statement}")
             rec = st.audio_input("Record the consent statement", key=f"{_state.VOICES_CONSENT_REC}_{voice.slug}")
             speaker = st.text_input("Your full name", key=f"consent_name_{voice.slug}")
             agreed = st.checkbox("This is my voice and I agree to the statement above", key=f"consent_ok_{voice.slug}")
             if st.button("Save consent", disabled=not (rec and speaker.strip() and agreed)):
-                store.save_consent(voice.slug, speaker=speaker, statement=statement, date=date.today().isoformat(),
-                                   recording=rec.getvalue())
-                st.success("Consent saved: this voice can now be a training target.")
+                with st.spinner("Checking the recording (words and speaker)…"):
+                    record = store.save_consent(voice.slug, speaker=speaker, statement=statement,
+                                                date=date.today().isoformat(), recording=rec.getvalue())
+                check = record["check"]
+                st.caption(f"Words found: {check['words']['match_rate']:.0%} (needs {check['words']['threshold']:.0%})"
+                           " · speaker similarity: " + ("no recordings to compare" if check["speaker"]["cosine"] is None
+                           else f"{check['speaker']['cosine']:.2f} (needs {check['speaker']['threshold']:.2f})"))
+                if check["passed"]:
+                    st.success("Consent checked and saved: this voice can now be a training target.")
+                for advice in consent_advice(check):
+                    st.error(advice)
         with st.expander("Rename or delete this voice"):
             new = st.text_input("New name", value=voice.name, key=f"rename_{voice.slug}")
             if st.button("Rename") and new.strip() != voice.name:
                 store.rename_voice(voice.slug, new)
                 st.rerun()
-            if st.toggle(f"Delete {voice.name} and all {len(clips)} clips…", key=f"del_voice_{voice.slug}"):
-                if st.button("Yes, delete this voice", type="primary"):
-                    store.delete_voice(voice.slug)
+            if st.toggle(f"Delete {voice.name} and everything made from it…", key=f"del_voice_{voice.slug}"):
+                models, outputs = store.made_from(voice.slug)
+                st.warning(f"This removes {len(clips)} clips, the consent record, {len(models)} model(s) trained on "
+                           f"this voice ({', '.join(m.slug for m in models) or 'none'}) and {len(outputs)} output(s) "
+                           "made from it. It cannot be undone.")
+                if st.button("Yes, delete this voice and everything made from it", type="primary"):
+                    st.session_state[_state.VOICES_FLASH] = ("success", store.delete_voice(voice.slug).summary())
                     st.rerun()
 except WorkbenchError as err:
     st.error(str(err))

@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import os
+import shutil
+import subprocess
 import time
 
 import numpy as np
@@ -104,22 +106,54 @@ def test_voices_name_then_recorder_then_save_lands_in_store(corpus):
     assert "**2 / 10**" in texts(at)
 
 
-def test_voices_consent_is_recorded_and_stored(corpus):
+@pytest.mark.skipif(shutil.which("flite") is None, reason="needs the flite binary")
+def test_voices_consent_is_recorded_checked_and_stored(corpus, tmp_path):
+    from datetime import date
+
+    from workbench.consent import consent_statement, date_in_words
     from workbench.store import Store
 
     store = Store(corpus, sample_dir=corpus.parent / "corpus")
-    store.save_clip(store.create_voice("Mine").slug, "s001", np.sin(np.arange(16000) / 9).astype(np.float32) * 0.3, 16_000)
+    mine = store.create_voice("Mine").slug
+    for utt in ("s001", "s003", "s004"):
+        store.save_clip(mine, utt, *sf.read(ROOT / "sample_audio" / "slt" / f"{utt}.flac", dtype="float32"))
     at = AppTest.from_file(page("voices"), default_timeout=TIMEOUT).run()
     assert at.selectbox(key=_state.VOICES_PICK).value == "mine"  # own voices come first
     assert "no consent record yet" in texts(at)
+    # a sentence that is not the statement: stored with its check, refused, with advice
     at.audio_input(key=f"{_state.VOICES_CONSENT_REC}_mine").upload("consent.wav", take("slt", "s002")).run()
     at.text_input(key="consent_name_mine").input("Mina Example").run()
     at.checkbox(key="consent_ok_mine").check().run()
     button(at, "Save consent").click().run()
-    assert not at.exception
+    assert not at.exception and any("Read the whole statement" in e.value for e in at.error)
+    assert not store.voice(mine).has_consent
+    # the owner's voice (flite slt, like the clips) reading today's statement: checked and accepted
+    wav = tmp_path / "statement.wav"
+    subprocess.run(["flite", "-voice", "slt", "-t", consent_statement(date.today()), "-o", str(wav)], check=True)
+    at.audio_input(key=f"{_state.VOICES_CONSENT_REC}_mine").upload("consent.wav", wav.read_bytes()).run()
+    button(at, "Save consent").click().run()
+    assert not at.exception and any("Consent checked and saved" in m.value for m in at.success)
     record = json.loads((corpus / "voices" / "mine" / "consent.json").read_text())
-    assert record["speaker"] == "Mina Example" and record["consent"] is True
-    assert record["date"] in record["statement"]
+    assert record["speaker"] == "Mina Example" and record["consent"] is True and record["check"]["passed"]
+    assert date_in_words(date.fromisoformat(record["date"])) in record["statement"]
+    assert store.voice(mine).has_consent
+
+
+def test_voices_delete_asks_then_says_what_it_removed(corpus):
+    from workbench.store import Store
+
+    store = Store(corpus, sample_dir=corpus.parent / "corpus")
+    gone = store.create_voice("Gone").slug
+    for utt in ("s001", "s002"):
+        store.save_clip(gone, utt, *sf.read(ROOT / "sample_audio" / "slt" / f"{utt}.flac", dtype="float32"))
+    out = store.save_output(np.zeros(1600, np.float32) + 0.01, 16_000, model="m", source="gone/s001.wav")
+    at = AppTest.from_file(page("voices"), default_timeout=TIMEOUT).run()
+    at.toggle(key="del_voice_gone").set_value(True).run()
+    assert any("2 clips" in w.value and "1 output(s)" in w.value for w in at.warning)
+    assert (corpus / "voices" / "gone").is_dir()  # nothing removed before the confirmation
+    button(at, "Yes, delete this voice and everything made from it").click().run()
+    assert not at.exception and not (corpus / "voices" / "gone").exists() and not out.path.exists()
+    assert any(m.value.startswith("Deleted voice 'gone': 2 clips") for m in at.success)
 
 
 def test_voices_sample_voice_shows_coach_and_histogram(corpus):

@@ -196,7 +196,7 @@ def test_cli_names(tmp_path, capsys, monkeypatch, case):
     src = _make(tmp_path, write(tone()), NAMES[case])
     out = tmp_path / "sub" / ".." / f"out {NAMES[case].replace('/', '_')}"
     rc, stdout, stderr = run_cli(["convert", "--model", "identity", src, out], capsys, monkeypatch)
-    assert rc == 0, stderr and out.resolve().is_file()
+    assert rc == 0 and out.resolve().is_file(), stderr
     rc, _, stderr = run_cli(["convert", "--model", "identity", src.resolve(), tmp_path.resolve() / "abs.wav"], capsys,
                             monkeypatch)
     assert rc == 0 and (tmp_path / "abs.wav").is_file(), stderr

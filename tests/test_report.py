@@ -37,6 +37,17 @@ def test_project_2d_recovers_the_main_axes(rng):
     np.testing.assert_allclose(d(p), d(x), atol=1e-9)
 
 
+def test_project_2d_places_new_points_with_the_maps_own_axes(rng):
+    x = rng.normal(0, 1, (30, 6)) * [5, 3, 1, 1, 1, 1]
+    new = rng.normal(0, 4, (20, 6))
+    np.testing.assert_allclose(project_2d(x, fit_on=x), project_2d(x), atol=1e-12)  # same fit, same map
+    both = project_2d(np.vstack([x, new]), fit_on=x)
+    np.testing.assert_allclose(both[:30], project_2d(x), atol=1e-12)  # new points do not move the map
+    p = project_2d(new, fit_on=x)
+    np.testing.assert_allclose(p, both[30:], atol=1e-12)
+    assert abs(np.corrcoef(p[:, 0], new[:, 0] - x[:, 0].mean())[0, 1]) > 0.95  # PC 1 is the widest input axis
+
+
 @pytest.fixture(scope="module")
 def evaluation():
     ev = Evaluation(rows=[])

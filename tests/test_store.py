@@ -125,19 +125,24 @@ def test_rename_and_delete(store):
         store.voice("second-name")
 
 
-def test_consent_is_stored_beside_the_voice(store):
+def test_consent_is_stored_beside_the_voice_with_its_check(store):
     v = store.create_voice("me")
     assert store.consent(v.slug) is None and not v.has_consent
     import io
 
     buf = io.BytesIO()
     sf.write(buf, synth_speech(16_000), 16_000, format="WAV")
-    path = store.save_consent(v.slug, speaker="Me Myself", statement="I agree.", date="2026-12-01", recording=buf.getvalue())
-    record = json.loads(path.read_text())
-    assert path == v.path / "consent.json" and record["recording"] == "consent.wav"
+    with pytest.raises(StoreError, match="recorded"):
+        store.save_consent(v.slug, speaker="Me Myself", statement="I agree.", date="2026-12-01", recording=b"")
+    record = store.save_consent(v.slug, speaker="Me Myself", statement="I agree.", date="2026-12-01",
+                                recording=buf.getvalue())
+    assert json.loads((v.path / "consent.json").read_text()) == record and record["recording"] == "consent.wav"
     assert (v.path / "consent.wav").is_file() and store.clips(v.slug) == [] and store.voice(v.slug).n_clips == 0
     assert record["consent"] is True and record["date"] == "2026-12-01" and record["speaker"] == "Me Myself"
-    assert store.voice(v.slug).has_consent
+    assert len(record["sha256"]) == 64
+    # a synthetic buzz says no words and the voice has no clips to compare with: stored, but not a target
+    assert record["check"]["passed"] is False and record["check"]["speaker"]["cosine"] is None
+    assert not store.voice(v.slug).has_consent and store.consent(v.slug) is None
 
 
 def test_prompts_and_splits(store):
@@ -178,7 +183,7 @@ def test_saved_outputs_carry_the_watermark_and_provenance(store):
     from workbench.watermark import detect_watermark
 
     y = synth_speech(16_000, duration_s=3.0)
-    out = store.save_output(y, 16_000, model="awb-to-slt", source="awb/s041.flac", extra={"target_voice": "slt"})
+    out = store.save_output(y, 16_000, model="awb-to-slt", source="awb/s041.flac", extra={"target_voice": "bob"})
     marked, sr = load_audio(out.path, sr=None)
     assert detect_watermark(marked, sr).detected and not detect_watermark(y, 16_000).detected
     assert read_provenance(out.path)["model"] == "awb-to-slt"
@@ -186,3 +191,43 @@ def test_saved_outputs_carry_the_watermark_and_provenance(store):
 
 def test_store_error_is_a_workbench_error():
     assert issubclass(StoreError, WorkbenchError)
+
+
+def test_delete_voice_removes_everything_made_from_it(store, samples):
+    """Real GMM bundles trained on the voice (as target and as source); other models and outputs stay."""
+    from workbench.config import TrainConfig
+    from workbench.training import train_conversion
+
+    folders = {}
+    for name, f0 in (("Me", 220.0), ("Ann", 120.0), ("Bob", 160.0)):
+        v = store.create_voice(name)
+        for utt in ("s001", "s002", "s041"):
+            store.save_clip(v.slug, utt, synth_speech(16_000, duration_s=2.5, f0_hz=f0), 16_000, text=f"Sentence {utt}.")
+        folders[v.slug] = v.path
+    me = store.voice("me")
+    (me.path / "consent.json").write_text(json.dumps({"consent": True}))
+    cfg = TrainConfig(model="gmm", gmm_components=2, n_jobs=1)
+    to_me = train_conversion(folders["ann"], me.path, store.new_model_dir("ann-to-me"), cfg=cfg).bundle_dir
+    from_me = train_conversion(me.path, folders["bob"], store.new_model_dir("me-to-bob"), cfg=cfg).bundle_dir
+    other = train_conversion(folders["ann"], folders["bob"], store.new_model_dir("ann-to-bob"), cfg=cfg).bundle_dir
+    (store.root / "checkpoints" / to_me.name).mkdir(parents=True)
+    y = synth_speech(16_000, duration_s=0.5)
+    made = [store.save_output(y, 16_000, model=to_me.name, source="ann/s041.wav", extra={"target_voice": "me"}),
+            store.save_output(y, 16_000, model=from_me.name, source="upload.wav", extra={"target_voice": "bob"}),
+            store.save_output(y, 16_000, model=other.name, source="me/s041.wav", extra={"target_voice": "bob"})]
+    kept = store.save_output(y, 16_000, model=other.name, source="awb/s041.flac", extra={"target_voice": "bob"})
+    models, outputs = store.made_from(me.slug)
+    assert sorted(m.slug for m in models) == ["ann-to-me", "me-to-bob"]
+    assert sorted(o.path for o in outputs) == sorted(o.path for o in made)
+
+    removal = store.delete_voice(me.slug)
+    assert removal.clips == 3 and removal.consent and sorted(removal.models) == ["ann-to-me", "me-to-bob"]
+    assert sorted(removal.outputs) == sorted(o.path.name for o in made)
+    assert removal.summary() == ("Deleted voice 'me': 3 clips, its consent record, 2 models (ann-to-me, me-to-bob) "
+                                 "and 3 outputs made with them.")
+    for p in (me.path, to_me, from_me, store.root / "checkpoints" / to_me.name,
+              *(o.path for o in made), *(o.path.with_suffix(".json") for o in made)):
+        assert not p.exists() and p in removal.paths
+    assert [m.slug for m in store.list_models()] == ["ann-to-bob"] and (other / "bundle.json").is_file()
+    assert [o.path for o in store.list_outputs()] == [kept.path] and kept.path.with_suffix(".json").is_file()
+    assert [v.slug for v in store.list_voices()] == ["ann", "bob", "awb", "slt"]  # others untouched

@@ -35,13 +35,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .config import FeatureConfig, TrainConfig
-    from .consent import check_consent
+    from .consent import check_consent, record_in_bundle
     from .data import pair_files
     from .training import Progress, train_conversion
 
     for source in args.source:  # missing or unpaired folders are the first thing to report
         pair_files(source, args.target)
-    check_consent(args.target, confirmed=args.i_have_consent)
+    consent = check_consent(args.target, confirmed=args.i_have_consent)
     overrides = {"model": args.model, "seed": args.seed, "augment": tuple(args.augment or ()),
                  "strategy": args.strategy}
     if args.epochs is not None:
@@ -74,6 +74,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     finally:
         for bar in bars.values():
             bar.close()
+    if (result.bundle_dir / "bundle.json").is_file():
+        record_in_bundle(result.bundle_dir, consent)
     h = result.history
     summary = f"saved {result.bundle_dir} ({cfg.model}, {result.n_train_frames} training frames, {result.elapsed_s:.0f} s"
     if h.get("val_loss"):
@@ -100,7 +102,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
         else:
             y_out, sr_out = converter.convert(y, sr)
     out = save_generated(out, y_out, sr_out, model=str(args.model), source=str(args.input),
-                         target=(converter.meta.target_voice if converter.meta is not None else converter.name),
+                         target=(converter.meta.target_voice if converter.meta is not None
+                                 else f"none ({converter.name} baseline)"),
                          inputs=(args.input,))
     print(f"wrote {out} ({len(y_out) / sr_out:.2f} s at {sr_out} Hz, model {converter.description})")
     return 0

@@ -17,13 +17,13 @@ from .errors import WorkbenchError
 
 def cmd_train_voice(args: argparse.Namespace) -> int:
     from .config import FeatureConfig
-    from .consent import check_consent
+    from .consent import check_consent, record_in_bundle
     from .speech.tts import TtsConfig
     from .speech.voice import default_train_config, default_tts, read_transcripts, train_voice
     from .training import Progress
 
     transcripts = read_transcripts(args.target)  # missing folder or transcripts: report before consent
-    check_consent(args.target, confirmed=args.i_have_consent)
+    consent = check_consent(args.target, confirmed=args.i_have_consent)
     tts = default_tts()
     if args.engine or args.voice:
         engine = args.engine or tts.engine
@@ -49,6 +49,8 @@ def cmd_train_voice(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         stop.set()
         raise
+    if (Path(result.bundle_dir) / "bundle.json").is_file():
+        record_in_bundle(result.bundle_dir, consent)
     print(f"saved {result.bundle_dir} ({tts.label} -> {Path(args.target).name}, {result.n_train_frames} training "
           f"frames, {result.elapsed_s:.0f} s)")
     return 0

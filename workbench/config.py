@@ -445,6 +445,13 @@ class LiveConfig:
     starts twice (two offers, one answer: stuck "connecting") when it re-renders between "start" and its
     first state change, which its own stop-and-resize triggers; so it starts only after this pause.
     ``trace_frames``: per-frame (time, input RMS, output RMS) rows kept in memory (0: no trace).
+    ``max_sessions``: live streams converted at once; one more is refused with a polite message
+    (``benchmarks/realtime.py`` measures how many this machine sustains). ``idle_release_s``: a stream
+    that delivered no frame for this long gives its slot back (a browser that vanished without "ended").
+    ``busy_window_s`` / ``busy_rtf``: the page says "machine too busy" when the compute time per audio
+    time over the last ``busy_window_s`` seconds of audio exceeds ``busy_rtf`` (1.0: slower than real time).
+    ``recent_s``: seconds of input and converted output kept for the scrolling view and the live speaker
+    map (a fixed ring buffer: 5 s at 48 kHz is 1.9 MB; 0 keeps none).
     """
 
     stream: StreamConfig = field(default_factory=lambda: StreamConfig(stream_sr=48_000))  # WebRTC (Opus) rate
@@ -454,8 +461,20 @@ class LiveConfig:
     settle_s: float = 1.0
     max_record_s: float = 600.0
     trace_frames: int = 0
+    max_sessions: int = 2
+    idle_release_s: float = 30.0
+    busy_window_s: float = 2.0
+    busy_rtf: float = 1.0
+    recent_s: float = 5.0
 
     def __post_init__(self) -> None:
+        if self.max_sessions < 1 or self.idle_release_s <= 0 or self.busy_window_s <= 0 or self.busy_rtf <= 0:
+            raise ConfigError(
+                f"max_sessions ({self.max_sessions}) must be >= 1; idle_release_s ({self.idle_release_s}), "
+                f"busy_window_s ({self.busy_window_s}) and busy_rtf ({self.busy_rtf}) must be > 0."
+            )
+        if not 0 <= self.recent_s <= 60:
+            raise ConfigError(f"recent_s ({self.recent_s}) must be in [0, 60] seconds; the view shows about 5 s.")
         if self.stall_s <= 0 or self.restart_timeout_s <= 0 or self.settle_s < 0:
             raise ConfigError(
                 f"stall_s ({self.stall_s}) and restart_timeout_s ({self.restart_timeout_s}) must be > 0, "

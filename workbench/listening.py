@@ -6,15 +6,15 @@ any other, so a listener who rates it low is easy to spot). Every clip is loudne
 ``target_dbfs`` so that louder never sounds "better", and trials are shuffled with a seed so that each
 listener hears them in a different order, with system names hidden.
 
-Responses are appended to CSV files in the data store (``$WORKBENCH_DATA``, default ``workbench_data/``),
-``listening/mos.csv`` and ``listening/ab.csv``; ``summarize_mos`` and ``summarize_preference`` give means and
+Responses are appended to CSV files in the data store (``workbench.store.Store``: ``$WORKBENCH_DATA``,
+default ``workbench_data/`` in the project root), ``listening/mos.csv`` and ``listening/ab.csv``;
+``summarize_mos`` and ``summarize_preference`` give means and
 95 % confidence intervals (Student t for MOS, Wilson score for preference shares).
 """
 
 from __future__ import annotations
 
 import csv
-import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -30,14 +30,11 @@ MOS_FIELDS = ["time", "listener", "trial", "system", "utterance", "score"]
 AB_FIELDS = ["time", "listener", "trial", "system_a", "system_b", "utterance", "has_reference", "choice"]
 
 
-def data_dir() -> Path:
-    """The data store: ``$WORKBENCH_DATA`` or ``workbench_data/`` (until the shared ``store`` module lands)."""
-    return Path(os.environ.get("WORKBENCH_DATA") or "workbench_data")
-
-
 def results_paths(root: str | Path | None = None) -> dict[str, Path]:
-    """Where MOS and A/B responses are saved."""
-    base = Path(root) if root is not None else data_dir() / "listening"
+    """Where MOS and A/B responses are saved: ``root``, default ``listening/`` in the data store."""
+    from .store import Store
+
+    base = Path(root) if root is not None else Store().root / "listening"
     return {"mos": base / "mos.csv", "ab": base / "ab.csv"}
 
 

@@ -16,19 +16,22 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
            "#17becf")
 
 
-def project_2d(embeddings: np.ndarray) -> np.ndarray:
+def project_2d(embeddings: np.ndarray, *, fit_on: np.ndarray | None = None) -> np.ndarray:
     """PCA of embeddings ``(n, d)`` onto their first two principal axes, shape ``(n, 2)``.
 
     The sign of each axis is fixed (largest loading positive) so that the map does not flip between runs.
+    With ``fit_on`` (``(m, d)``), the mean and axes come from those embeddings and ``embeddings`` are
+    projected with them: new points (a live voice) land on the same map without moving it.
     """
     x = np.asarray(embeddings, np.float64)
-    if len(x) < 2:
+    fit = x if fit_on is None else np.asarray(fit_on, np.float64)
+    if len(fit) < 2:
         return np.zeros((len(x), 2))
-    x = x - x.mean(axis=0)
-    _, _, vt = np.linalg.svd(x, full_matrices=False)
+    mean = fit.mean(axis=0)
+    _, _, vt = np.linalg.svd(fit - mean, full_matrices=False)
     axes = vt[:2]
     axes *= np.sign(axes[np.arange(len(axes)), np.abs(axes).argmax(axis=1)])[:, None]
-    out = x @ axes.T
+    out = (x - mean) @ axes.T
     return np.pad(out, ((0, 0), (0, 2 - out.shape[1])))
 
 

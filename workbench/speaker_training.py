@@ -175,6 +175,7 @@ def train_speaker_encoder(model, data: SpeakerSet, *, cfg: EncoderTrainConfig, o
     first_epoch = 0
     ckpt = Path(cfg.checkpoint_dir) if cfg.checkpoint_dir else None
     if ckpt is not None and (ckpt / "state.json").is_file():
+        trainer.optimizer.build(trainer.trainable_variables)  # so that the Adam moments are restored too
         trainer.load_weights(ckpt / "trainer.weights.h5")
         first_epoch = int(json.loads((ckpt / "state.json").read_text())["epoch"])
         rng = np.random.default_rng(cfg.seed + first_epoch)

@@ -31,7 +31,14 @@ import numpy as np
 import soundfile as sf
 
 from .audio import AUDIO_EXTENSIONS, load_audio, save_audio
-from .consent import CONSENT_FILE, read_consent
+from .consent import (
+    CONSENT_FILE,
+    ConsentCheckConfig,
+    check_consent_clip,
+    clip_sha256,
+    read_consent,
+    write_consent,
+)
 from .errors import WorkbenchError
 from .provenance import save_generated
 
@@ -180,6 +187,28 @@ class Output:
     info: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
+@dataclass(frozen=True)
+class Removal:
+    """What ``Store.delete_voice`` removed: counts, names and every path (files and folders)."""
+
+    voice: str
+    clips: int
+    consent: bool
+    models: tuple[str, ...]
+    outputs: tuple[str, ...]
+    paths: tuple[Path, ...]
+
+    def summary(self) -> str:
+        """One sentence: ``"Deleted voice 'me': 4 clips, its consent record, 1 model (me-to-awb) and 2 outputs."``"""
+        parts = [f"{self.clips} clip{'s' * (self.clips != 1)}"]
+        if self.consent:
+            parts.append("its consent record")
+        parts.append(f"{len(self.models)} model{'s' * (len(self.models) != 1)}"
+                     + (f" ({', '.join(self.models)})" if self.models else ""))
+        parts.append(f"{len(self.outputs)} output{'s' * (len(self.outputs) != 1)} made with them")
+        return f"Deleted voice {self.voice!r}: " + ", ".join(parts[:-1]) + " and " + parts[-1] + "."
+
+
 # ------------------------------------------------------------------------------------------------ store
 class Store:
     """The data store of one workbench installation (see the module docstring for the layout).
@@ -287,9 +316,49 @@ class Store:
             os.replace(path, self.voices_dir / new_slug)
         return self.voice(new_slug)
 
-    def delete_voice(self, slug: str) -> None:
-        """Delete an own voice with all its clips and its consent record."""
-        shutil.rmtree(self._writable(slug))
+    def made_from(self, slug: str) -> tuple[list[ModelInfo], list[Output]]:
+        """The person's models trained on a voice (as a source or the target, from ``bundle.json``) and the
+        outputs made from it (by one of those models, from one of its clips, or naming it as their target)."""
+        models = [m for m in self.list_models(include_shipped=False)
+                  if slug == m.meta.get("target_voice") or slug in (m.meta.get("source_voices") or [])]
+        names = {m.slug for m in models}
+        outputs = [o for o in self.list_outputs()
+                   if str(o.info.get("model", "")) in names
+                   or slug in (o.info.get("target_voice"), o.info.get("source_voice"))
+                   or str(o.info.get("source", "")).startswith(f"{slug}/")]  # one of its clips converted
+        return models, outputs
+
+    def delete_voice(self, slug: str) -> Removal:
+        """Delete an own voice and everything made from it; say what was removed.
+
+        Removes the person's models trained on it (with their training checkpoints) and their outputs
+        (with provenance sidecars) first, then the voice's folder: clips, transcripts, consent record and
+        consent recording. Shipped sample voices and shipped models are read-only and never touched.
+
+        Returns
+        -------
+        Removal
+            What was removed (``Removal.summary()`` says it in one sentence).
+        """
+        path = self._writable(slug)
+        voice = self.voice(slug)
+        models, outputs = self.made_from(slug)
+        removed: list[Path] = []
+        for out in outputs:
+            for p in (out.path, out.path.with_suffix(".json")):
+                if p.exists():
+                    p.unlink()
+                    removed.append(p)
+        for m in models:
+            for p in (m.path, self.root / "checkpoints" / m.slug):
+                if p.exists():
+                    shutil.rmtree(p)
+                    removed.append(p)
+        files = sorted(p for p in path.rglob("*") if p.is_file())
+        shutil.rmtree(path)
+        removed += files + [path]
+        return Removal(slug, voice.n_clips, any(p.name == CONSENT_FILE for p in files),
+                       tuple(sorted(m.slug for m in models)), tuple(sorted(o.path.name for o in outputs)), tuple(removed))
 
     # ------------------------------------------------------------------------------------------ clips
     def clips(self, slug: str) -> list[Clip]:
@@ -337,23 +406,37 @@ class Store:
             p.unlink()
 
     # ---------------------------------------------------------------------------------------- consent
-    def save_consent(self, slug: str, *, speaker: str, statement: str, date: str, recording: bytes | None = None) -> Path:
-        """Store the owner's consent as ``consent.json`` beside the voice.
+    def save_consent(self, slug: str, *, speaker: str, statement: str, date: str, recording: bytes,
+                     cfg: ConsentCheckConfig | None = None) -> dict:
+        """Store and check the owner's recorded consent as ``consent.json`` (+ ``consent.wav``) beside the voice.
 
-        ``statement`` is the text shown on screen (with ``date``); ``recording`` the owner reading it aloud,
-        kept as ``consent.wav`` (not a training clip; checking it belongs to the reliability work).
+        ``statement`` is the text shown on screen (``consent.consent_statement``, with ``date``); ``recording``
+        the owner reading it aloud. The clip is checked (``consent.check_consent_clip``: the statement's words
+        by PocketSphinx, the speaker against the voice's own clips by the speaker encoder) and the result,
+        with the clip's SHA-256, is stored in the record. Only a record whose check passed makes the voice a
+        target (``Voice.has_consent``).
+
+        Returns
+        -------
+        dict
+            The record written; ``record["check"]["passed"]`` says whether the voice may now be a target,
+            ``consent.consent_advice(record["check"])`` what to do otherwise.
         """
         path = self._writable(slug)
         if not speaker.strip():
             raise StoreError("Consent needs the speaker's name: type the name of the person whose voice this is.")
-        rec_name = None
-        if recording:
-            y, sr = load_audio(recording, sr=None, name="the consent recording")
-            rec_name = save_audio(path / CONSENT_AUDIO, y, sr).name
-        return write_json(path / CONSENT_FILE, {
-            "voice": slug, "speaker": speaker.strip(), "consent": True, "basis": "statement recorded and confirmed in the app",
-            "statement": statement, "date": date, "recording": rec_name, "created": _now(),
-        })
+        if not recording:
+            raise StoreError("Consent needs the statement recorded: press the microphone, read it aloud, then save.")
+        y, sr = load_audio(recording, sr=None, name="the consent recording")
+        clips = [load_audio(c.path, sr=sr)[0] for c in self.clips(slug)[: (cfg or ConsentCheckConfig()).max_voice_clips]]
+        check = check_consent_clip(y, sr, statement, clips, sr, cfg=cfg or ConsentCheckConfig())
+        wav = save_audio(path / CONSENT_AUDIO, y, sr)
+        return read_json(write_consent(path, {
+            "voice": slug, "speaker": speaker.strip(), "consent": True,
+            "basis": "statement read aloud by the owner, recorded and checked in the app",
+            "statement": statement, "date": date, "recording": wav.name, "sha256": clip_sha256(wav.read_bytes()),
+            "check": check, "created": _now(),
+        }))
 
     def consent(self, slug: str) -> dict | None:
         """The voice's consent record, or ``None``."""
