@@ -91,3 +91,24 @@ def converted_clip(bundle: str, voice: str, utt_id: str) -> tuple[np.ndarray, in
 
 def corpus_key() -> str:
     return str(sample_dir())
+
+
+def live_points(live, emb_dim: int) -> tuple[np.ndarray, list[str], list[str]]:
+    """Embeddings ``(0 or 2, emb_dim)`` of a ``LiveSession``'s last 2 s (raw, converted), labels and hover texts.
+
+    Recomputed only when new audio arrived (at least 1 s of it); during silence the last position stays.
+    """
+    from workbench.errors import WorkbenchError
+
+    recent = live.recent(2.0)
+    last = st.session_state.get(SPK_LIVE)
+    if recent.duration_s >= 1.0 and (last is None or last[0] != recent.end_s):
+        try:
+            last = (recent.end_s, encoder().embed(recent.input, recent.sr), encoder().embed(recent.output, recent.sr))
+        except WorkbenchError:  # silence (nothing to embed)
+            pass
+        st.session_state[SPK_LIVE] = last
+    if last is None:
+        return np.zeros((0, emb_dim)), [], []
+    when = f"t = {last[0]:.1f} s"
+    return np.stack(last[1:]), ["you (raw)", "you (converted)"], [f"your voice, {when}", f"converted, {when}"]

@@ -79,22 +79,6 @@ with st.expander("Your voice on the map, live", expanded=live is not None):
                     on_audio_ended=live.on_ended, async_processing=True)
 
 
-def live_points() -> tuple[np.ndarray, list[str], list[str]]:
-    """Embeddings of the live voice's last 2 s (raw, converted), recomputed only when new audio arrived."""
-    recent = live.recent(2.0)
-    last = st.session_state.get(S.SPK_LIVE)
-    if recent.duration_s >= 1.0 and (last is None or last[0] != recent.end_s):
-        try:
-            last = (recent.end_s, S.encoder().embed(recent.input, recent.sr), S.encoder().embed(recent.output, recent.sr))
-        except WorkbenchError:  # silence: nothing to place; keep the last position
-            pass
-        st.session_state[S.SPK_LIVE] = last
-    if last is None:
-        return np.zeros((0, embs.shape[1])), [], []
-    when = f"t = {last[0]:.1f} s"
-    return np.stack(last[1:]), ["you (raw)", "you (converted)"], [f"your voice, {when}", f"converted, {when}"]
-
-
 @st.fragment(run_every=1.0)
 def embedding_map() -> None:
     pts_e, pts_l, pts_n = embs, list(labels), list(names)
@@ -102,7 +86,7 @@ def embedding_map() -> None:
     if extra is not None:
         pts_e, pts_l, pts_n = np.vstack([embs, extra[0]]), pts_l + [extra[1]], pts_n + [extra[2]]
         marks[extra[1]] = "star"
-    live_e, live_l, live_n = live_points()
+    live_e, live_l, live_n = S.live_points(live, embs.shape[1])
     pts_e, pts_l, pts_n = np.vstack([pts_e, live_e]), pts_l + live_l, pts_n + live_n
     st.plotly_chart(embedding_map_figure(project_2d(pts_e, fit_on=embs), pts_l, hover=pts_n, highlight=marks),
                     key="spk_map")

@@ -26,12 +26,15 @@ def test_input_and_output_rows_carry_the_values_on_stream_time(view):
     heat_in, f0_in, heat_out, f0_out = fig.data
     assert [t.type for t in fig.data] == ["heatmap", "scatter", "heatmap", "scatter"]
     assert heat_in.yaxis == f0_in.yaxis == "y" and heat_out.yaxis == f0_out.yaxis == "y2"  # input on top
-    np.testing.assert_allclose(np.asarray(heat_in.z), view.input_db.T, atol=1e-5)  # frequency rows, time columns
-    np.testing.assert_allclose(np.asarray(heat_out.z), view.input_db.T - 10, atol=1e-5)
+    # frequency rows (0..4 kHz: 129 bins of 31.25 Hz), time columns
+    np.testing.assert_allclose(np.asarray(heat_in.z), view.input_db[:, :129].T, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(heat_out.z), view.input_db[:, :129].T - 10, atol=1e-5)
     times = 7.0 + np.arange(200) * 0.01  # frames from start_s on, 10 ms apart
     np.testing.assert_allclose(heat_in.x, times, atol=1e-5)
     np.testing.assert_allclose(f0_out.x, times, atol=1e-5)
-    assert heat_in.y[-1] == pytest.approx(8000.0) and len(heat_in.y) == 257
+    assert heat_in.y[-1] == pytest.approx(4000.0) and len(heat_in.y) == 129  # bins above max_hz left out
+    full = live_scroll_figure(view, max_hz=8000.0).data[0]
+    assert len(full.y) == 257 and np.asarray(full.z).shape == (257, 200)
     voiced = view.input_f0 > 0
     assert np.all(np.isnan(np.asarray(f0_in.y)[~voiced])) and np.allclose(np.asarray(f0_in.y)[voiced], 120.0)
     assert np.allclose(np.asarray(f0_out.y)[voiced], 240.0)
