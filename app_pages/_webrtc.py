@@ -88,6 +88,20 @@ def registry() -> LiveRegistry:
     """The stream slots shared by every browser session of this server process."""
     cfg = live_config()
     return LiveRegistry(cfg.max_sessions, idle_release_s=cfg.idle_release_s)
+@st.cache_resource(show_spinner="Preparing the live view…")
+def warm_view() -> bool:
+    """Run ``analyse_recent`` once per process on 0.1 s of noise, when the page opens.
+
+    Its first call imports librosa and compiles its kernels (4-8 s on a busy machine): inside the first
+    refresh after Start that stalled the meters (and the trace) for that long.
+    """
+    import numpy as np
+
+    from workbench.live import RecentAudio, analyse_recent
+
+    y = np.random.default_rng(0).normal(0, 0.01, 4800).astype(np.float32)
+    analyse_recent(RecentAudio(y, y, 48_000, 0.1))
+    return True
 
 
 def new_session() -> LiveSession:

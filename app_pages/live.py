@@ -59,6 +59,7 @@ controls.caption(f"Streaming through: **{stream.description}**")
 
 player_box, meters_box = player.container(), player.container()
 scroll_box = st.container()
+_webrtc.warm_view()  # before Start, not in the first refresh of a stream
 
 
 @st.fragment(run_every=0.25)
