@@ -122,7 +122,8 @@ def test_record_train_convert_in_chromium(app, tmp_path):
         # 3. convert with the newest model (the one just trained)
         page.goto(url + "/clone")
         settle(page)
-        assert "awb-to-slt-2" in page.locator('[data-testid="stSelectbox"]').first.inner_text()
+        picker = page.locator('[data-testid="stSelectbox"]').first
+        assert wait_for(lambda: "awb-to-slt-2" in picker.inner_text(), 60), picker.inner_text()  # drawn late when busy
         n_audio = page.locator("audio").count()
         page.get_by_role("button", name=re.compile("^convert", re.I)).first.click()
         assert wait_for(lambda: list((data / "outputs").glob("*.wav")) and page.locator("audio").count() > n_audio, 180)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import sys
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -76,8 +75,10 @@ def analyze_file(path: str | os.PathLike, cfg: FeatureConfig) -> UtteranceFeatur
 def analyze_files(paths: list[Path], cfg: FeatureConfig, *, n_jobs: int = 2) -> list[UtteranceFeatures]:
     """Analyse many files, in ``n_jobs`` processes when more than one."""
     if n_jobs > 1 and len(paths) > 4:
-        # forking a process that has loaded TensorFlow can deadlock: spawn fresh workers then
-        ctx = multiprocessing.get_context("spawn" if "tensorflow" in sys.modules else None)
+        # always spawn fresh workers: a forked child inherits the parent's threads and native libraries
+        # (TensorFlow, onnxruntime, aiortc loaded by the app or earlier work) and was seen to deadlock or die
+        # ("A process in the process pool was terminated abruptly") after DNSMOS and the browser tests ran
+        ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
             return list(pool.map(analyze_file, paths, [cfg] * len(paths), chunksize=4))
     return [analyze_file(p, cfg) for p in paths]
