@@ -136,7 +136,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         payload = {"mode": mode, "source": str(args.source), "target": str(args.target), "notes": details.notes,
                    "results": rows}
-        from .store import write_json
+        from .fileio import write_json
 
         write_json(Path(args.json), payload)  # atomic: a crash leaves the previous file or the new one
     if args.report:

@@ -59,7 +59,7 @@ def cmd_evaluate_encoder(args: argparse.Namespace) -> int:
     print(f"EER {result['eer']:.2%} on {result['utterances']} clips of {result['speakers']} speakers "
           "(all clip pairs)")
     if args.json:
-        from .store import write_json
+        from .fileio import write_json
 
         write_json(Path(args.json), result)  # atomic
     return 0
@@ -74,7 +74,7 @@ def cmd_privacy(args: argparse.Namespace) -> int:
                          encoder=args.encoder)
     print(format_privacy_table(rows))
     if args.json:
-        from .store import write_json
+        from .fileio import write_json
 
         write_json(Path(args.json), {"results": rows})  # atomic
     return 0

@@ -22,7 +22,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -31,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ConfigError, ConsentError
+from .fileio import atomic_write_text
 
 CONSENT_FILE = "consent.json"
 _ONES = ("", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
@@ -179,17 +179,7 @@ def clip_sha256(data: bytes) -> str:
 def write_consent(folder: str | os.PathLike, record: dict) -> Path:
     """Write ``consent.json`` atomically (a temporary file beside it, flushed, then renamed into place)."""
     path = Path(folder) / CONSENT_FILE
-    fd, tmp = tempfile.mkstemp(prefix=f".{CONSENT_FILE}.", suffix=".part", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
     return path
 
 
@@ -241,13 +231,4 @@ def record_in_bundle(bundle_dir: str | os.PathLike, record: dict) -> None:
     path = Path(bundle_dir) / "bundle.json"
     meta = json.loads(path.read_text())
     meta["consent"] = record
-    fd, tmp = tempfile.mkstemp(prefix=".bundle.json.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(meta, indent=2))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, json.dumps(meta, indent=2), mode=0o644)

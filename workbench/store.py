@@ -20,7 +20,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,6 +39,7 @@ from .consent import (
     write_consent,
 )
 from .errors import WorkbenchError
+from .fileio import atomic_write_text, write_json
 from .provenance import save_generated
 
 DATA_ENV = "WORKBENCH_DATA"
@@ -49,7 +49,6 @@ TRAINING_LOG = "training_log.json"
 METRICS_FILE = "metrics.json"
 CONSENT_AUDIO = "consent.wav"  # the owner reading the consent statement; never a training clip
 MAX_SLUG = 48
-_FILE_MODE = 0o644  # mkstemp creates 0600 files; stored files are ordinary readable ones
 
 
 class StoreError(WorkbenchError, ValueError):
@@ -86,34 +85,6 @@ def _safe_stem(stem: str) -> str:
     if not out:
         raise StoreError(f"Clip name {stem!r} has no usable characters; use letters, digits, '-' or '_'.")
     return out
-
-
-def write_json(path: Path, data: Any) -> Path:
-    """Write ``data`` as indented JSON atomically (temporary file beside ``path``, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        os.chmod(tmp, _FILE_MODE)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, ensure_ascii=False, allow_nan=True)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        os.chmod(tmp, _FILE_MODE)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -380,7 +351,7 @@ class Store:
                 old.unlink()
         wav = save_audio(path / f"{stem}.wav", y, sr)
         if text:
-            _write_text(path / f"{stem}.txt", text.strip() + "\n")
+            atomic_write_text(path / f"{stem}.txt", text.strip() + "\n")
         return Clip(slug, stem, wav, text.strip())
 
     def import_clip(self, slug: str, data: bytes, name: str, *, stem: str | None = None, text: str = "",
