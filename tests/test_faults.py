@@ -136,10 +136,9 @@ def test_evaluate_json_is_written_atomically(tmp_path, monkeypatch, capsys):
     first = out.read_text()
     assert json.loads(first)["results"][0]["model"] == "identity"
 
-    def crash(obj, fh, **kw):
-        fh.write('{"results": [')  # half a file, then the process dies
+    def crash(fd):  # the new file is written but not yet on disk or renamed: the process dies here
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(json, "dump", crash)
+    monkeypatch.setattr(os, "fsync", crash)
     assert cli.main(argv) != 0 and "interrupted" in capsys.readouterr().err
     assert out.read_text() == first and [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
