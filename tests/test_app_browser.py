@@ -123,7 +123,8 @@ def test_record_train_convert_in_chromium(app, tmp_path):
         page.goto(url + "/clone")
         settle(page)
         picker = page.locator('[data-testid="stSelectbox"]').first
-        assert wait_for(lambda: "awb-to-slt-2" in picker.inner_text(), 60), picker.inner_text()  # drawn late when busy
+        shown = "e => e.innerText + ' ' + Array.from(e.querySelectorAll('input')).map(i => i.value).join(' ')"
+        assert wait_for(lambda: "awb-to-slt-2" in picker.evaluate(shown), 60), picker.evaluate(shown)  # late when busy
         n_audio = page.locator("audio").count()
         page.get_by_role("button", name=re.compile("^convert", re.I)).first.click()
         assert wait_for(lambda: list((data / "outputs").glob("*.wav")) and page.locator("audio").count() > n_audio, 180)
