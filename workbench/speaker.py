@@ -149,8 +149,8 @@ class SpeakerEmbedder:
             raise BundleError(f"{folder} is not a speaker-encoder bundle (expected bundle.json and weights.npz); "
                               "train one with `workbench train-encoder` or use workbench/pretrained/speaker-encoder.")
         meta = json.loads(meta_path.read_text())
-        if meta.get("kind") != ENCODER_KIND:
-            raise BundleError(f"{folder} holds a {meta.get('kind')!r} bundle, not a speaker encoder.")
+        if bundle_type(meta) != ENCODER_KIND:
+            raise BundleError(f"{folder} holds a {bundle_type(meta)!r} bundle, not a speaker encoder.")
         if int(meta.get("format_version", 0)) > ENCODER_FORMAT:
             raise BundleError(f"{folder} uses speaker-encoder format {meta['format_version']}; this workbench reads "
                               f"up to {ENCODER_FORMAT}. Update the workbench.")
@@ -174,10 +174,16 @@ class SpeakerEmbedder:
         return np.stack([self.embed(y, sr) for y in clips]) if len(clips) else np.zeros((0, self.emb_dim), np.float32)
 
 
+def bundle_type(meta: dict) -> str | None:
+    """What a ``bundle.json`` describes: ``"speaker-encoder"`` (key ``bundle_type``; early encoders wrote ``kind``)
+    or, for a voice-conversion bundle, its model kind."""
+    return meta.get("bundle_type", meta.get("kind"))
+
+
 def is_encoder_bundle(folder: str | Path) -> bool:
     """Whether ``folder`` holds a speaker-encoder bundle (not a conversion bundle), judged by its ``bundle.json``."""
     try:
-        return json.loads((Path(folder) / "bundle.json").read_text()).get("kind") == ENCODER_KIND
+        return bundle_type(json.loads((Path(folder) / "bundle.json").read_text())) == ENCODER_KIND
     except (OSError, ValueError):
         return False
 

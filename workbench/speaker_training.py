@@ -228,7 +228,7 @@ def save_encoder_bundle(folder: str | Path, model, cfg: EncoderConfig, data: Spe
     tmp = folder / "weights.tmp.npz"
     np.savez_compressed(tmp, **weights)
     tmp.replace(folder / "weights.npz")
-    meta = {"kind": ENCODER_KIND, "format_version": ENCODER_FORMAT, "encoder_cfg": cfg.to_dict(),
+    meta = {"bundle_type": ENCODER_KIND, "format_version": ENCODER_FORMAT, "encoder_cfg": cfg.to_dict(),
             "speakers": sorted(data.mels), **(notes or {})}
     (folder / "bundle.json").write_text(json.dumps(meta, indent=2) + "\n")
     return folder
