@@ -18,11 +18,17 @@ live here, together, instead of as side effects of importing a page. ``bootstrap
    Call it again after importing or loading something big: the Live page does after importing the WebRTC
    stack (without it the real-browser test stalled and restarted under load), ``_webrtc.load_converter``
    after loading a model.
+4. ``import_plotting_stack()``: plotly looks pandas up in ``sys.modules`` and uses it without waiting for
+   its import to finish, so when two sessions' first script runs overlap (two tabs, a reload) one thread
+   drew a figure while the other was still importing pandas: ``partially initialized module 'pandas' has
+   no attribute 'Series'`` (seen once in CI). Importing both here, behind a lock, before any page runs,
+   closes that window: a second thread's ``import`` statement waits for the first to finish.
 """
 
 from __future__ import annotations
 
 import gc
+import threading
 
 
 def allow_loopback_ice() -> None:
@@ -58,15 +64,24 @@ def freeze_gc() -> None:
     gc.freeze()
 
 
+def import_plotting_stack() -> None:
+    """Finish importing pandas and plotly before any page draws a figure (4. above)."""
+    import pandas  # noqa: F401
+    import plotly.graph_objects  # noqa: F401
+
+
 _applied = False
+_lock = threading.Lock()
 
 
 def bootstrap() -> None:
     """Apply the workarounds above (import order first), once per process; later calls do nothing."""
     global _applied
-    if _applied:
-        return
-    load_srtp_first()
-    allow_loopback_ice()
-    freeze_gc()
-    _applied = True
+    with _lock:
+        if _applied:
+            return
+        load_srtp_first()
+        allow_loopback_ice()
+        import_plotting_stack()
+        freeze_gc()
+        _applied = True
