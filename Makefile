@@ -61,7 +61,7 @@ lint: setup
 
 bench: setup
 	$(PY) benchmarks/vc_quality.py
-	$(PY) benchmarks/realtime.py --model workbench/pretrained/any-to-slt
+	$(PY) benchmarks/realtime.py --model workbench/pretrained/any-to-slt --save
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -16,6 +16,8 @@ import streamlit as st
 
 from app_pages._bootstrap import freeze_gc
 from app_pages._state import ROOT
+from workbench import capacity
+from workbench.capacity import SessionLimit
 from workbench.config import LiveConfig
 from workbench.inference import VoiceConverter
 from workbench.live import LiveRegistry, LiveSession
@@ -27,11 +29,9 @@ RTC_CONFIGURATION = {"iceServers": []}
 # The raw microphone: Chromium's echo cancellation, noise suppression and gain control change the voice.
 MEDIA_CONSTRAINTS = {"video": False,
                      "audio": {"echoCancellation": False, "noiseSuppression": False, "autoGainControl": False}}
-MAX_SESSIONS_ENV = "WORKBENCH_LIVE_MAX_SESSIONS"  # live streams converted at once (LiveConfig.max_sessions)
 MODEL_ENV = "WORKBENCH_LIVE_MODEL"  # path of a bundle to offer (and preselect) instead of the shipped one
 PRETRAINED_DIR = ROOT / "workbench" / "pretrained"
 DEFAULT_MODEL = PRETRAINED_DIR / "any-to-slt"
-RECORDINGS_DIR = ROOT / "workbench_data" / "recordings"
 TRACE_FRAMES = 3_000  # per-frame rows held between two meter refreshes when tracing (60 s at 50 frames/s)
 
 
@@ -76,11 +76,17 @@ def load_converter(path: str) -> VoiceConverter:
     return converter
 
 
+def session_limit() -> SessionLimit:
+    """How many live streams this machine converts at once (``workbench.capacity``: the override
+    ``$WORKBENCH_LIVE_MAX_SESSIONS``, else half what ``benchmarks/realtime.py --save`` measured here)."""
+    from workbench.store import Store
+
+    return capacity.session_limit(Store().root, default=LiveConfig().max_sessions)
+
+
 def live_config() -> LiveConfig:
-    """This app's Live settings: ``$WORKBENCH_LIVE_MAX_SESSIONS`` streams at most, tracing on request."""
-    limit = os.environ.get(MAX_SESSIONS_ENV, "").strip()
-    return LiveConfig(trace_frames=TRACE_FRAMES if trace_path() else 0,
-                      **({"max_sessions": int(limit)} if limit.isdigit() else {}))
+    """This app's Live settings: ``session_limit()`` streams at most, tracing on request."""
+    return LiveConfig(trace_frames=TRACE_FRAMES if trace_path() else 0, max_sessions=session_limit().max_sessions)
 
 
 @st.cache_resource
@@ -106,4 +112,7 @@ def warm_view() -> bool:
 
 def new_session() -> LiveSession:
     """A session with this app's settings: the shared model loader and stream slots, the recordings folder."""
-    return LiveSession(live_config(), load_converter=load_converter, recordings_dir=RECORDINGS_DIR, registry=registry())
+    from workbench.store import Store
+
+    return LiveSession(live_config(), load_converter=load_converter, recordings_dir=Store().root / "recordings",
+                       registry=registry())

@@ -114,7 +114,8 @@ def scrolling_view() -> None:
 
 if live.registry is not None and not live.registry.has_room_for(live):
     st.info(f"Sorry, {live.registry.active()} people are already converting live, as many as this machine is "
-            "set up to keep in real time. Please try again in a few minutes; the Clone page works meanwhile.",
+            "set up to keep in real time. Please try again in a few minutes; the Clone page works meanwhile.\n\n"
+            f"Live-session limit: {live.registry.max_sessions} ({_webrtc.session_limit().detail}).",
             icon=":material/group:")
     st.stop()
 

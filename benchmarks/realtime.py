@@ -21,7 +21,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import argparse  # noqa: E402
 import json  # noqa: E402
 import multiprocessing as mp  # noqa: E402
-import platform  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -31,25 +30,11 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from workbench.capacity import machine, save_capacity  # noqa: E402
 from workbench.config import StreamConfig  # noqa: E402
 from workbench.streaming import STAGES, StreamingConverter  # noqa: E402
 
 TEST_FILE = ROOT / "sample_audio" / "awb" / "s041.flac"  # sample_audio/README.md: s041-s050 are the test split
-
-
-def machine() -> dict:
-    model = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"cpu": model, "cores": os.cpu_count(), "usable_cores": usable, "python": platform.python_version(),
-            "system": f"{platform.system()} {platform.release()}",
-            "load_avg": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
 
 
 def make_factory(spec: str, cfg: StreamConfig):
@@ -157,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", required=True, help="bundle folder, or identity | f0 | pitch | anonymize")
     p.add_argument("--json", help="write the results here")
+    p.add_argument("--save", action="store_true",
+                   help="also store the result in the data store ($WORKBENCH_DATA), where the app reads its "
+                        "live-session limit from (workbench/capacity.py)")
     p.add_argument("--seconds", type=float, default=10.0, help="audio fed in the single-stream run")
     p.add_argument("--chunk-ms", type=float, default=20.0)
     p.add_argument("--sample-rate", type=int, default=48_000)
@@ -206,6 +194,10 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=2))
         print(f"wrote {args.json}")
+    if args.save:
+        from workbench.store import Store
+
+        print(f"saved to {save_capacity(result, Store().root)}: the app's live-session limit now follows it")
     return 0
 
 

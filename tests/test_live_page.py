@@ -63,7 +63,10 @@ def test_baselines_render_with_meters(live_page, engine):
     assert labels == ["Input level", "Input F0", "Converter latency", "Chunk time", "Real-time factor",
                       "Late / dropped"]
     live = at.session_state[_state.LIVE_SESSION]
-    assert isinstance(live, LiveSession) and live.recordings_dir == _webrtc.RECORDINGS_DIR
+    from workbench.store import Store
+
+    # recordings stay in this app's data store ($WORKBENCH_DATA), never in the repository
+    assert isinstance(live, LiveSession) and live.recordings_dir == Store().root / "recordings"
     assert live.cfg.trace_frames == 0  # no --live-trace argument: nothing is traced
 
 
