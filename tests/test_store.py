@@ -193,8 +193,12 @@ def test_store_error_is_a_workbench_error():
     assert issubclass(StoreError, WorkbenchError)
 
 
-def test_delete_voice_removes_everything_made_from_it(store, samples):
-    """Real GMM bundles trained on the voice (as target and as source); other models and outputs stay."""
+@pytest.mark.parametrize("renamed", [False, True])
+def test_delete_voice_removes_everything_made_from_it(store, samples, renamed):
+    """Real GMM bundles trained on the voice (as target and as source); other models and outputs stay.
+
+    Renamed after training, the voice still takes what was made under its former name with it, and a new
+    voice cannot take that former name (it would inherit those models)."""
     from workbench.config import TrainConfig
     from workbench.training import train_conversion
 
@@ -216,6 +220,9 @@ def test_delete_voice_removes_everything_made_from_it(store, samples):
             store.save_output(y, 16_000, model=from_me.name, source="upload.wav", extra={"target_voice": "bob"}),
             store.save_output(y, 16_000, model=other.name, source="me/s041.wav", extra={"target_voice": "bob"})]
     kept = store.save_output(y, 16_000, model=other.name, source="awb/s041.flac", extra={"target_voice": "bob"})
+    if renamed:
+        me = store.rename_voice("me", "Me Again")
+        assert store.slug_for("me") == "me-2"
     models, outputs = store.made_from(me.slug)
     assert sorted(m.slug for m in models) == ["ann-to-me", "me-to-bob"]
     assert sorted(o.path for o in outputs) == sorted(o.path for o in made)
@@ -223,7 +230,7 @@ def test_delete_voice_removes_everything_made_from_it(store, samples):
     removal = store.delete_voice(me.slug)
     assert removal.clips == 3 and removal.consent and sorted(removal.models) == ["ann-to-me", "me-to-bob"]
     assert sorted(removal.outputs) == sorted(o.path.name for o in made)
-    assert removal.summary() == ("Deleted voice 'me': 3 clips, its consent record, 2 models (ann-to-me, me-to-bob) "
+    assert removal.summary() == (f"Deleted voice '{me.slug}': 3 clips, its consent record, 2 models (ann-to-me, me-to-bob) "
                                  "and 3 outputs made with them.")
     for p in (me.path, to_me, from_me, store.root / "checkpoints" / to_me.name,
               *(o.path for o in made), *(o.path.with_suffix(".json") for o in made)):

@@ -132,10 +132,11 @@ class Store:
         return voice.path
 
     def slug_for(self, name: str) -> str:
-        """The slug of the own voice called ``name``; a sample voice's slug gets ``-2``, ``-3``, ... appended."""
-        slug, samples = slugify(name), self._sample_voices()
+        """The slug of the own voice called ``name``; a sample voice's slug, or a renamed voice's former one
+        (models and outputs still name it), gets ``-2``, ``-3``, ... appended."""
+        slug, taken = slugify(name), set(self._sample_voices()) | set(self._former_slugs())
         base, n = slug, 2
-        while slug in samples:
+        while slug in taken:
             slug, n = f"{base}-{n}", n + 1
         return slug
 
@@ -158,21 +159,37 @@ class Store:
         if new_slug in self._sample_voices() or (new_slug != slug and (self.voices_dir / new_slug).exists()):
             raise StoreError(f"A voice called {new_slug!r} already exists; choose another name.")
         info = read_json(path / VOICE_FILE) | {"name": str(new_name).strip(), "slug": new_slug, "renamed": _now()}
+        if new_slug != slug:  # models and outputs made before keep naming the old slug
+            info["former_slugs"] = sorted(set(info.get("former_slugs", [])) | {slug})
         write_json(path / VOICE_FILE, info)
         if new_slug != slug:
             os.replace(path, self.voices_dir / new_slug)
         return self.voice(new_slug)
 
+    def _former_slugs(self) -> dict[str, str]:
+        """Former slug -> current slug of every renamed own voice."""
+        out = {}
+        if self.voices_dir.is_dir():
+            for d in self.voices_dir.iterdir():
+                try:
+                    info = read_json(d / VOICE_FILE)
+                except (OSError, ValueError):
+                    continue
+                out.update(dict.fromkeys(info.get("former_slugs", []), d.name))
+        return out
+
     def made_from(self, slug: str) -> tuple[list[ModelInfo], list[Output]]:
         """The person's models trained on a voice (as a source or the target, from ``bundle.json``) and the
-        outputs made from it (by one of those models, from one of its clips, or naming it as their target)."""
+        outputs made from it (by one of those models, from one of its clips, or naming it as their target),
+        under its current slug or any former one (a rename does not orphan what was made before)."""
+        slugs = {slug} | {old for old, cur in self._former_slugs().items() if cur == slug}
         models = [m for m in self.list_models(include_shipped=False)
-                  if slug == m.meta.get("target_voice") or slug in (m.meta.get("source_voices") or [])]
+                  if m.meta.get("target_voice") in slugs or slugs & set(m.meta.get("source_voices") or [])]
         names = {m.slug for m in models}
         outputs = [o for o in self.list_outputs()
                    if str(o.info.get("model", "")) in names
-                   or slug in (o.info.get("target_voice"), o.info.get("source_voice"))
-                   or str(o.info.get("source", "")).startswith(f"{slug}/")]  # one of its clips converted
+                   or slugs & {o.info.get("target_voice"), o.info.get("source_voice")}
+                   or str(o.info.get("source", "")).split("/", 1)[0] in slugs]  # one of its clips converted
         return models, outputs
 
     def delete_voice(self, slug: str) -> Removal:
