@@ -216,6 +216,30 @@ def test_train_one_epoch_bundle_appears(corpus):
     assert at.get("plotly_chart")  # the loss curves
 
 
+@pytest.mark.slow
+def test_two_people_training_at_once_keep_their_own_jobs_and_files(corpus):
+    """Two browser sessions start a model of the same name at the same moment (one LSTM, one GMM): each gets
+    its own folder, its own job and its own result; neither overwrites the other."""
+    people = [AppTest.from_file(page("train"), default_timeout=TIMEOUT).run() for _ in range(2)]
+    people[0].number_input(key=_state.TRAIN_EPOCHS).set_value(1).run()
+    people[1].radio[0].set_value("gmm").run()
+    for at in people:
+        button(at, "Start training").click().run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+    jobs = [at.session_state[_state.TRAIN_JOB] for at in people]
+    assert jobs[0] is not jobs[1] and jobs[0].out_dir != jobs[1].out_dir
+    assert {j.out_dir.name for j in jobs} == {"awb-to-slt-2", "awb-to-slt-3"}
+    for job in jobs:
+        job.join(600)
+        assert job.state == "done", job.error
+    for at, job, kind in zip(people, jobs, ("lstm", "gmm")):
+        at.run()
+        assert not at.exception
+        assert at.session_state[_state.TRAIN_JOB] is job  # each session still shows its own run
+        meta = json.loads((corpus / "models" / job.out_dir.name / "bundle.json").read_text())
+        assert meta["kind"] == kind and meta["target_voice"] == "slt"
+
+
 # -------------------------------------------------------------------------------------------------- clone
 @pytest.mark.slow
 def test_clone_converts_with_the_newest_model(corpus):

@@ -238,3 +238,13 @@ def test_delete_voice_removes_everything_made_from_it(store, samples, renamed):
     assert [m.slug for m in store.list_models()] == ["ann-to-bob"] and (other / "bundle.json").is_file()
     assert [o.path for o in store.list_outputs()] == [kept.path] and kept.path.with_suffix(".json").is_file()
     assert [v.slug for v in store.list_voices()] == ["ann", "bob", "awb", "slt"]  # others untouched
+
+
+def test_new_model_dir_reserves_one_folder_per_caller(store):
+    """Eight threads ask for the same model name at once: eight different folders."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        dirs = list(pool.map(lambda _: store.new_model_dir("same name"), range(8)))
+    assert len(set(dirs)) == 8 and dirs[0].parent == store.models_dir
+    assert all((store.root / "checkpoints" / d.name).is_dir() for d in dirs)

@@ -329,12 +329,22 @@ class Store:
         return found
 
     def new_model_dir(self, name: str) -> Path:
-        """A fresh, unused ``models/<slug>`` path (``-2``, ``-3`` ... appended when taken); not created."""
+        """A fresh, unused ``models/<slug>`` path (``-2``, ``-3`` ... appended when taken), reserved.
+
+        The bundle folder is not created (training writes it whole); its ``checkpoints/<slug>`` folder is,
+        with one atomic ``mkdir``, so two people who start a model of the same name at the same moment get
+        two folders instead of training into one.
+        """
         base = slugify(name)
         slug, n = base, 2
-        while any((d / slug).exists() for d in (self.models_dir, self.pretrained_dir, self.root / "checkpoints")):
+        while True:
+            if not any((d / slug).exists() for d in (self.models_dir, self.pretrained_dir)):
+                try:
+                    (self.root / "checkpoints" / slug).mkdir(parents=True)
+                    return self.models_dir / slug
+                except FileExistsError:
+                    pass
             slug, n = f"{base}-{n}", n + 1
-        return self.models_dir / slug
 
     def write_model_file(self, slug: str, filename: str, data: dict[str, Any]) -> Path:
         """Write ``training_log.json`` or ``metrics.json`` beside an own bundle."""
@@ -348,6 +358,7 @@ class Store:
         if not (path / "bundle.json").is_file():
             raise StoreError(f"No model {slug!r} of yours in {self.models_dir}; shipped models cannot be deleted.")
         shutil.rmtree(path)
+        shutil.rmtree(self.root / "checkpoints" / path.name, ignore_errors=True)
 
     # ---------------------------------------------------------------------------------------- outputs
     def save_output(self, y: np.ndarray, sr: int, *, model: str, source: str, extra: dict[str, Any] | None = None) -> Output:
