@@ -84,6 +84,8 @@ def meters() -> None:
                    f"audio took {counts['load']:.1f}× as long to convert, so the voice comes late and choppy. "
                    "Another job (e.g. training) shares the processor: wait for it to finish, or close other "
                    "programs.", icon=":material/speed:")
+    if live.registry is not None:
+        st.caption(f"Live sessions in use: {live.registry.active()} of {live.registry.max_sessions}")
     if stats.stages_ms:
         st.plotly_chart(latency_figure(stats.stages_ms, live.cfg.stream.chunk_ms))
     ctx = st.session_state.get(_state.LIVE_WEBRTC)  # webrtc_streamer's context (none before its first run)

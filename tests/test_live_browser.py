@@ -184,6 +184,61 @@ def run_child(out: Path) -> None:
             time.sleep(1.0)
             result["frames_after_stop"] = _lines(log) - n_log
             mark("stopped")
+
+            # a reload mid-stream: the old stream's threads and converter go, a new connection works
+            def threads() -> int:
+                return int(next(line.split()[1] for line in Path(f"/proc/{app.pid}/status").read_text().splitlines()
+                                if line.startswith("Threads:")))
+
+            def sessions_in_use() -> int:
+                text = page.get_by_text("Live sessions in use:").first.inner_text(timeout=10_000)
+                return int(text.split(":")[1].split()[0])
+
+            def steady_threads() -> int:  # worker pools come and go: the fewest over 2 s
+                counts = []
+                for _ in range(8):
+                    counts.append(threads())
+                    time.sleep(0.25)
+                return min(counts)
+
+            def reload_cycle(n: int) -> None:
+                nonlocal component
+                component.get_by_role("button", name="START").click()
+                f = None
+                while f is None:
+                    f = next((f for f in page.frames if "webrtc" in f.url), None)
+                    time.sleep(0.1)
+                f.wait_for_function(CONNECTED, polling=100, timeout=20_000)
+                time.sleep(2.0)
+                page.reload(wait_until="domcontentloaded")
+                component = page.frame_locator("iframe[title*='webrtc']")
+                component.get_by_role("button", name="START").wait_for(timeout=60_000)
+                component.get_by_role("button", name="START").click()
+                f = None
+                while f is None:
+                    f = next((f for f in page.frames if "webrtc" in f.url), None)
+                    time.sleep(0.1)
+                f.wait_for_function(CONNECTED, polling=100, timeout=20_000)
+                n0 = _lines(log)
+                deadline = time.monotonic() + 20
+                while _lines(log) - n0 <= 25 and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                result[f"frames_after_reload_{n}"] = _lines(log) - n0
+                component.get_by_role("button", name="STOP").click()
+                component.get_by_role("button", name="START").wait_for()
+                # the reloaded tab's session goes with its browser session (at the latest after
+                # LiveConfig.idle_release_s without frames); its threads end with its peer connection
+                deadline = time.monotonic() + 45
+                while sessions_in_use() > 0 and time.monotonic() < deadline:
+                    time.sleep(0.5)
+                result[f"sessions_after_reload_{n}"] = sessions_in_use()
+                result[f"threads_after_reload_{n}"] = steady_threads()
+                mark(f"reload cycle {n}", frames=result[f"frames_after_reload_{n}"],
+                     sessions=result[f"sessions_after_reload_{n}"], threads=result[f"threads_after_reload_{n}"])
+
+            result["threads_after_stop"] = steady_threads()
+            reload_cycle(1)
+            reload_cycle(2)
             browser.close()
         result["app_alive"] = app.poll() is None
     except Exception as err:  # noqa: BLE001 - reported to the test, which fails with it
@@ -258,7 +313,7 @@ def test_live_page_converts_the_microphone_end_to_end(tmp_path):
     x = 0.9 * np.concatenate([x, np.zeros(int(0.3 * sr), dtype=np.float32)]) / np.abs(x).max()
     sf.write(tmp_path / "mic.wav", x, sr, subtype="PCM_16")
 
-    child = subprocess.run([sys.executable, __file__, str(tmp_path)], env=env, timeout=150, capture_output=True,
+    child = subprocess.run([sys.executable, __file__, str(tmp_path)], env=env, timeout=300, capture_output=True,
                            text=True)
     result_file = tmp_path / "result.json"
     assert result_file.exists(), f"the browser run crashed:\n{child.stdout[-2000:]}\n{child.stderr[-3000:]}"
@@ -293,6 +348,14 @@ def test_live_page_converts_the_microphone_end_to_end(tmp_path):
 
     # (4) a stream that stalls while connected is restarted, and the person is told
     assert result["restart_warning"] and result["frames_after_restart"] > 25, result
+
+    # (5) reloads mid-stream leak nothing: each leaves no session slot (converter) behind, the reloaded page
+    # converts again, and after two reload cycles the server runs at most one thread more than after the
+    # first Stop (an executor thread may start lazily; a leak would add one or more per reload). Measured:
+    # 11 after Stop, 11 and 12 after the two cycles; 12 -> 13 after one cycle on another run.
+    for n in (1, 2):
+        assert result[f"frames_after_reload_{n}"] > 25 and result[f"sessions_after_reload_{n}"] == 0, result
+    assert result["threads_after_reload_2"] <= result["threads_after_stop"] + 1, result
     print(f"frames {len(log)}, envelope r(in) {r_in:.2f}, r(out) {r_out:.2f} at {lag} frames, "
           f"{result['packets_per_s']:.0f} packets/s, rms {rms:.3f}, F0 {f0_in:.0f} -> {f0_out:.0f} Hz "
           f"(x{f0_out / f0_in:.2f}), timeline {[(e['event'], e['t']) for e in result['timeline']]}")
