@@ -19,10 +19,16 @@ models = store.list_models()
 if not models:
     st.info("No model yet: train one on the Train page.")
     st.stop()
-model = st.selectbox("Model", models, format_func=lambda m: m.label, key=_state.CLONE_MODEL,
+sample_voices = {v.slug: v for v in store.list_voices() if v.read_only}
+# preselect the newest own model; else a shipped one trained from a sample voice (it has test sentences
+# to convert), not one whose source is a text-to-speech voice (those serve "Say it in this voice")
+preferred = next((i for i, m in enumerate(models) if not m.read_only), None)
+if preferred is None:
+    preferred = next((i for i, m in enumerate(models)
+                      if set(m.meta.get("source_voices") or ["?"]) <= set(sample_voices)), 0)
+model = st.selectbox("Model", models, index=preferred, format_func=lambda m: m.label, key=_state.CLONE_MODEL,
                      help="Your models, newest first, then the shipped ones.")
 sources, target = model.meta.get("source_voices") or [], model.meta.get("target_voice", "")
-sample_voices = {v.slug: v for v in store.list_voices() if v.read_only}
 test_ids = {r["utt_id"]: r["text"] for r in store.sentences() if r["split"] == "test"}
 
 kind = st.radio("Input", ["A sample sentence", "One of your recordings", "Upload a clip"], horizontal=True,
