@@ -64,6 +64,8 @@ def _checkpoint_consistent(ckpt: Path) -> dict | None:
     """The newest state file, after checking that the model it names exists and loads."""
     import keras
 
+    import workbench.models.mapping  # noqa: F401 - registers MappingModel, which the checkpoints are
+
     states = {}
     for f in ckpt.glob("*.json"):
         state = json.loads(f.read_text())  # never half-written

@@ -134,12 +134,16 @@ def run_child(out: Path) -> None:
             component = page.frame_locator("iframe[title*='webrtc']")
             component.get_by_role("button", name="START").wait_for(timeout=60_000)
             mark("page ready")
-            component.get_by_role("button", name="START").click()
-            frame = None
-            while frame is None:
-                frame = next((f for f in page.frames if "webrtc" in f.url), None)
-                time.sleep(0.1)
-            frame.wait_for_function(CONNECTED, polling=100, timeout=20_000)
+            def start(component):  # press START; the component's frame once its peer connection is up
+                component.get_by_role("button", name="START").click()
+                f = None
+                while f is None:
+                    f = next((f for f in page.frames if "webrtc" in f.url), None)
+                    time.sleep(0.1)
+                f.wait_for_function(CONNECTED, polling=100, timeout=20_000)
+                return f
+
+            frame = start(component)
             mark("connected")
             deadline = time.monotonic() + 10
             while frame.evaluate(PACKETS) < 25 and time.monotonic() < deadline:
@@ -203,22 +207,12 @@ def run_child(out: Path) -> None:
 
             def reload_cycle(n: int) -> None:
                 nonlocal component
-                component.get_by_role("button", name="START").click()
-                f = None
-                while f is None:
-                    f = next((f for f in page.frames if "webrtc" in f.url), None)
-                    time.sleep(0.1)
-                f.wait_for_function(CONNECTED, polling=100, timeout=20_000)
+                start(component)
                 time.sleep(2.0)
                 page.reload(wait_until="domcontentloaded")
                 component = page.frame_locator("iframe[title*='webrtc']")
                 component.get_by_role("button", name="START").wait_for(timeout=60_000)
-                component.get_by_role("button", name="START").click()
-                f = None
-                while f is None:
-                    f = next((f for f in page.frames if "webrtc" in f.url), None)
-                    time.sleep(0.1)
-                f.wait_for_function(CONNECTED, polling=100, timeout=20_000)
+                start(component)
                 n0 = _lines(log)
                 deadline = time.monotonic() + 20
                 while _lines(log) - n0 <= 25 and time.monotonic() < deadline:

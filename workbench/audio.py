@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import tempfile
 import warnings
 from pathlib import Path
 from typing import BinaryIO
@@ -402,20 +401,13 @@ def save_audio(path: str | os.PathLike, y: np.ndarray, sr: int, *, subtype: str 
         raise AudioError(f"Cannot write {path.name}: use a .wav, .flac or .ogg file name.")
     if subtype is None:
         subtype = {"WAV": "PCM_16", "FLAC": "PCM_16", "OGG": "VORBIS"}[fmt]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            with sf.SoundFile(fh, "w", samplerate=sr, channels=1, format=fmt, subtype=subtype) as out:
-                for tag, text in (metadata or {}).items():
-                    setattr(out, tag, text)
-                out.write(np.clip(y, -1.0, 1.0))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from .fileio import atomic_open
+
+    with atomic_open(path) as fh, sf.SoundFile(fh, "w", samplerate=sr, channels=1, format=fmt,
+                                               subtype=subtype) as out:
+        for tag, text in (metadata or {}).items():
+            setattr(out, tag, text)
+        out.write(np.clip(y, -1.0, 1.0))
     return path
 
 
