@@ -74,13 +74,25 @@ with st.expander("Your voice on the map, live", expanded=live is not None):
             live.use(EngineSpec("passthrough"), mcadams=0.8, bypass=False)
     except WorkbenchError as err:
         st.error(str(err))
-    webrtc_streamer(key=S.SPK_WEBRTC, mode=WebRtcMode.SENDRECV, rtc_configuration=_webrtc.RTC_CONFIGURATION,
-                    media_stream_constraints=_webrtc.MEDIA_CONSTRAINTS, queued_audio_frames_callback=live.callback,
-                    on_audio_ended=live.on_ended, async_processing=True)
+    ctx = webrtc_streamer(key=S.SPK_WEBRTC, mode=WebRtcMode.SENDRECV, rtc_configuration=_webrtc.RTC_CONFIGURATION,
+                          media_stream_constraints=_webrtc.MEDIA_CONSTRAINTS, queued_audio_frames_callback=live.callback,
+                          on_audio_ended=live.on_ended, async_processing=True,
+                          desired_playing_state=live.desired_playing_state)  # None except while restarting
+    # the Live page's stall recovery: connected but no audio for LiveConfig.stall_s -> restart the stream
+    if live.advance_restart(playing=ctx.state.playing, signalling=ctx.state.signalling):
+        st.rerun()
+    if live.gave_up:
+        st.warning("Connected, but no audio reaches the server, even after automatic restarts. Press Stop, then "
+                   "Start.", icon=":material/mic_off:")
 
 
 @st.fragment(run_every=1.0)
 def embedding_map() -> None:
+    if live is not None:  # a stalled stream (see the Live page) is restarted from here too
+        ctx = st.session_state.get(S.SPK_WEBRTC)
+        playing, signalling = (ctx.state.playing, ctx.state.signalling) if ctx is not None else (False, False)
+        if live.watch_stall(playing) or live.advance_restart(playing=playing, signalling=signalling):
+            st.rerun(scope="app")
     pts_e, pts_l, pts_n = embs, list(labels), list(names)
     marks = {"you (raw)": "diamond", "you (converted)": "diamond-open"}
     if extra is not None:
