@@ -1,7 +1,8 @@
 """Measure the watermark on the sample voices: false positives, robustness table and its MCD cost.
 
-    .venv/bin/python scripts/watermark_report.py            # all 300 clips (~2 min)
-    .venv/bin/python scripts/watermark_report.py --every 10 # a quick subset
+    .venv/bin/python scripts/watermark_report.py                # all 300 clips, cost on every 5th (~10 min)
+    .venv/bin/python scripts/watermark_report.py --every 10     # a quick subset
+    .venv/bin/python scripts/watermark_report.py --set rotation_rad=0.6 --set n_restore=0   # another setting
 
 For every clip: ``z`` of the untouched clip (false positives), then of the marked clip as written and
 after gain x0.3, resampling 44.1 kHz -> 16 kHz, white noise at 20 dB SNR and Ogg/Vorbis re-encoding.
@@ -60,7 +61,8 @@ def mcd_direct(x: np.ndarray, m: np.ndarray) -> float:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--every", type=int, default=1, help="use every Nth clip")
-    ap.add_argument("--set", action="append", default=[], help="override a WatermarkConfig field, e.g. strength_db=-24")
+    ap.add_argument("--set", action="append", default=[], help="override a WatermarkConfig field, e.g. rotation_rad=0.6")
+    ap.add_argument("--mcd-every", type=int, default=5, help="measure the MCD cost on every Nth of those clips")
     ap.add_argument("--json", help="write the per-clip numbers here")
     args = ap.parse_args(argv)
     overrides = {k: type(getattr(DEFAULT_WATERMARK, k))(v) for k, v in (s.split("=", 1) for s in args.set)}
@@ -76,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         x44 = resample(x, orig_sr=sr, target_sr=44_100)
         row["resample_16k"] = detect_watermark(resample(embed_watermark(x44, 44_100, cfg=cfg), orig_sr=44_100,
                                                         target_sr=16_000), 16_000, cfg=cfg).z
-        if i % 5 == 0:  # the WORLD analyses are the slow part: cost on every 5th clip
+        if i % args.mcd_every == 0:  # the WORLD analyses are the slow part
             row["mcd_db"] = mcd_direct(x, m)
             other = next((p for p in sorted((ROOT / "sample_audio").glob(f"*/{f.name}")) if p.parent != f.parent), None)
             if other is not None:

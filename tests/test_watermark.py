@@ -83,38 +83,71 @@ def test_another_key_does_not_detect_and_this_key_does():
     assert not detect_watermark(marked, sr).detected
 
 
-def test_the_mark_is_low_level_and_keeps_length_and_peak():
+def test_the_mark_keeps_length_and_peak_and_is_a_phase_change():
     y, sr = _clip("slt")
     marked = embed_watermark(y, sr)
     assert marked.shape == y.shape and marked.dtype == np.float32 and np.max(np.abs(marked)) < 1.0
     mark_db = 10 * np.log10(np.mean((marked - y) ** 2) / np.mean(y**2))
-    assert -40.0 < mark_db < -25.0  # ~31 dB under the whole clip (19 dB under the envelope, above 500 Hz only)
+    # the difference is a phase change of the strongest cells in one block in six: -17 to -20 dB on the sample
+    # voices, although the STFT magnitudes (and the MCD) barely move
+    assert -25.0 < mark_db < -12.0
 
 
-def test_cost_in_mel_cepstral_distortion():
-    """Direct MCD between marked and unmarked audio, and the change of the evaluation MCD to another voice."""
-    from workbench.features import mcep, sp_to_mcep, speech_mask, world_analyze
-    from workbench.metrics import mel_cepstral_distortion, score_pair
+def _direct_mcd(y: np.ndarray, marked: np.ndarray) -> float:
+    """Mean WORLD MCD (dB) between unmarked and marked audio: one F0 track, speech frames, c_0 excluded."""
+    from workbench.features import sp_to_mcep, speech_mask, world_analyze
+    from workbench.metrics import mel_cepstral_distortion
 
-    y, sr = _clip("awb")
-    marked = embed_watermark(y, sr)
     wx = world_analyze(y)
     a, b = sp_to_mcep(wx.sp), sp_to_mcep(world_analyze(marked, f0_hz=wx.f0).sp)
     speech = speech_mask(a[:, 0])
-    direct = float(np.mean(mel_cepstral_distortion(a[speech], b[speech])))
-    assert 0.0 < direct < 1.0  # measured 0.6-0.8 dB: see the module docstring and the report
+    return float(np.mean(mel_cepstral_distortion(a[speech], b[speech])))
+
+
+def test_cost_in_mel_cepstral_distortion():
+    """Direct MCD between marked and unmarked audio (about 0.1 dB), and the change of the evaluation MCD."""
+    from workbench.features import mcep, world_analyze
+    from workbench.metrics import score_pair
+
+    voices = sorted(p.name for p in SAMPLES.iterdir() if p.is_dir())
+    costs = [_direct_mcd(y, embed_watermark(y, sr)) for y, sr in (_clip(v) for v in voices)]
+    # measured 0.065-0.125 dB, mean 0.10 on these six clips (one per voice); 0.09 dB on average over the
+    # sample set (module docstring). The first design cost 0.51 / 0.56 / 0.88 dB on awb / slt / espeak_m3.
+    assert len(costs) == 6 and np.mean(costs) < 0.11 and max(costs) < 0.15, np.round(costs, 3)
+    y, sr = _clip("awb")
+    marked = embed_watermark(y, sr)
     ref, _ = _clip("slt")
     r_mc, r_f0 = mcep(ref), world_analyze(ref).f0
-    before = score_pair(r_mc, r_f0, mcep(y), wx.f0).mcd_db
+    before = score_pair(r_mc, r_f0, mcep(y), world_analyze(y).f0).mcd_db
     after = score_pair(r_mc, r_f0, mcep(marked), world_analyze(marked).f0).mcd_db
-    assert abs(after - before) < 0.1
+    assert abs(after - before) < 0.05
+
+
+def test_restoring_the_magnitudes_buys_score_per_db():
+    """With the rotation fixed, putting the original magnitudes back loses some score and more of the MCD."""
+    y, sr = _clip("slt")
+    fixed = replace(DEFAULT_WATERMARK, rotation_rad=1.0, max_rotation_rad=1.0)
+    raw, restored = (embed_watermark(y, sr, cfg=replace(fixed, n_restore=n)) for n in (0, 2))
+    z_raw, z_restored = detect_watermark(raw, sr).z, detect_watermark(restored, sr).z
+    c_raw, c_restored = _direct_mcd(y, raw), _direct_mcd(y, restored)
+    assert c_restored < 0.8 * c_raw, (c_raw, c_restored)
+    assert z_restored / c_restored > 1.2 * z_raw / c_raw, (z_raw, c_raw, z_restored, c_restored)
+
+
+def test_the_rotation_adapts_to_reach_the_target_under_the_reference_attack():
+    y, sr = _clip("kal16")
+    weak = replace(DEFAULT_WATERMARK, max_rotation_rad=DEFAULT_WATERMARK.rotation_rad)
+    z_weak, z_adaptive = detect_watermark(_noise_20db(embed_watermark(y, sr, cfg=weak), sr), sr).z, \
+        detect_watermark(_noise_20db(embed_watermark(y, sr), sr), sr).z
+    assert z_adaptive > z_weak and z_adaptive > DEFAULT_WATERMARK.target_z - 1.5, (z_weak, z_adaptive)
 
 
 def test_short_clips():
     y, sr = _clip("awb")
+    # a short generated file is marked at its own length; a found mark is valid at any length
+    assert detect_watermark(embed_watermark(y[: int(1.5 * sr)], sr), sr).detected
     marked = embed_watermark(y, sr)
-    assert detect_watermark(marked[: int(1.0 * sr)], sr).detected  # a found mark is valid at any length
-    assert detect_watermark(_noise_20db(marked[: 2 * sr], sr), sr).detected
+    assert detect_watermark(_noise_20db(marked[: 3 * sr], sr), sr).detected
     short = detect_watermark(y[: int(1.0 * sr)], sr)
     assert not short.detected and "not conclusive" in short.reason and short.summary().startswith("no watermark")
     tiny = detect_watermark(marked[:1000], sr)
@@ -131,7 +164,9 @@ def test_silence_and_tiny_inputs_are_not_detected():
 def test_config_validation():
     with pytest.raises(ConfigError, match="below 8 kHz"):
         WatermarkConfig(f_hi_hz=9000)
-    with pytest.raises(ConfigError, match="strength_db"):
-        WatermarkConfig(strength_db=3)
+    with pytest.raises(ConfigError, match="rotation_rad"):
+        WatermarkConfig(rotation_rad=2.0)
+    with pytest.raises(ConfigError, match="target_z"):
+        WatermarkConfig(target_z=3.0)
     with pytest.raises(ConfigError, match="cannot carry"):
         embed_watermark(np.zeros(8000, np.float32), 8000)
