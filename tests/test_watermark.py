@@ -170,3 +170,20 @@ def test_config_validation():
         WatermarkConfig(target_z=3.0)
     with pytest.raises(ConfigError, match="cannot carry"):
         embed_watermark(np.zeros(8000, np.float32), 8000)
+
+
+@pytest.mark.parametrize("sr,n", [(16_000, 48_123), (44_100, 88_207), (16_000, 1_000)])
+def test_numpy_stft_pair_equals_scipys(sr, n):
+    """The NumPy STFT/ISTFT (no 0.5 s scipy.signal import in every `workbench convert`) are SciPy's."""
+    from scipy.signal import istft, stft
+
+    from workbench.watermark import _istft, _stft
+
+    cfg = WatermarkConfig()
+    x = np.random.default_rng(0).normal(size=n)
+    nf = int(round(cfg.win_ms * sr / 1000.0))
+    ref = stft(x, fs=sr, window="hann", nperseg=nf, noverlap=nf - nf // 4, boundary="even", padded=True)[2]
+    np.testing.assert_allclose(_stft(x, sr, cfg), ref, atol=1e-12)
+    spec = ref * np.exp(1j * np.random.default_rng(1).uniform(0, 1, ref.shape))
+    back = istft(spec, fs=sr, window="hann", nperseg=nf, noverlap=nf - nf // 4, boundary=True)[1][:n]
+    np.testing.assert_allclose(_istft(spec, sr, cfg, n)[: back.size], back, atol=1e-12)

@@ -241,18 +241,42 @@ def _carrier(n_samples_16k: int, cfg: WatermarkConfig) -> np.ndarray:
     return np.resize(period, n_samples_16k)
 
 
-def _stft(x: np.ndarray, sr: int, cfg: WatermarkConfig) -> np.ndarray:
-    from scipy.signal import stft
-
+def _frame_params(sr: int, cfg: WatermarkConfig) -> tuple[int, int, np.ndarray]:
     n_fft = int(round(cfg.win_ms * sr / 1000.0))
-    return stft(x, fs=sr, window="hann", nperseg=n_fft, noverlap=n_fft - n_fft // 4, boundary="even", padded=True)[2]
+    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n_fft) / n_fft)  # periodic Hann
+    return n_fft, n_fft // 4, window
+
+
+def _stft(x: np.ndarray, sr: int, cfg: WatermarkConfig) -> np.ndarray:
+    """``scipy.signal.stft(x, window="hann", noverlap=3/4, boundary="even", padded=True)[2]``, in NumPy.
+
+    Written out because importing ``scipy.signal`` takes ~0.5 s, a quarter of what ``workbench convert``
+    may take in all (every generated file is marked); ``tests/test_watermark.py`` checks it against SciPy.
+    Shape ``(n_fft // 2 + 1, n_frames)``, complex, scaled by ``1 / sum(window)`` as SciPy's.
+    """
+    n_fft, hop, window = _frame_params(sr, cfg)
+    half = n_fft // 2
+    x = np.asarray(x, dtype=np.float64)
+    x = np.concatenate([x[half:0:-1], x, x[-2:-half - 2:-1]])  # even (mirror) extension at both ends
+    extra = (-(x.size - n_fft)) % hop
+    x = np.concatenate([x, np.zeros(extra)])
+    frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop]
+    return (np.fft.rfft(frames * window, axis=1) / window.sum()).T
 
 
 def _istft(spec: np.ndarray, sr: int, cfg: WatermarkConfig, n_samples: int) -> np.ndarray:
-    from scipy.signal import istft
-
-    n_fft = int(round(cfg.win_ms * sr / 1000.0))
-    w = istft(spec, fs=sr, window="hann", nperseg=n_fft, noverlap=n_fft - n_fft // 4, boundary=True)[1]
+    """The inverse of ``_stft`` (``scipy.signal.istft(..., boundary=True)``): weighted overlap-add, cut to
+    ``n_samples``."""
+    n_fft, hop, window = _frame_params(sr, cfg)
+    frames = np.fft.irfft(spec.T * window.sum(), n=n_fft, axis=1) * window
+    n_frames = frames.shape[0]
+    total = n_fft + hop * (n_frames - 1)
+    y, norm = np.zeros(total), np.zeros(total)
+    for i in range(n_frames):
+        y[i * hop:i * hop + n_fft] += frames[i]
+        norm[i * hop:i * hop + n_fft] += window**2
+    y = np.where(norm > 1e-10, y / np.maximum(norm, 1e-10), y)
+    w = y[n_fft // 2: total - n_fft // 2]
     out = np.zeros(n_samples)
     out[: min(n_samples, w.size)] = w[:n_samples]
     return out
