@@ -7,7 +7,8 @@ processed like it (16 kHz mono, trimmed, -22 dBFS) through ``make_speaker_data.r
 - **training voices** (``TRAIN_VOICES``): flite ``awb``, ``rms`` and ``slt`` with ``sox pitch`` / ``speed``
   changes (vocal-tract length and F0 together, or by different amounts), WORLD F0-only shifts and ``sox tempo``
   changes, and ~20 espeak-ng accent x variant voices. Each reads ``N_TRAIN_SENTENCES`` of the training sentences
-  s001-s040 (a different rotation per voice).
+  (a different rotation per voice): s001-s040 of the sample corpus and 60 more (``EXTRA_SENTENCES``, x001-x060),
+  which the target, flite ``slt``, also reads (``target/slt/``) — more phonetic coverage than 40 sentences.
 - **recording conditions**: every training clip is also written degraded (``workbench.acoustics``: synthetic
   room reverberation, noise at 10-30 dB SNR, band-limiting, a peaking EQ, level) into ``train/``, except a
   ``P_CLEAN`` share kept clean there; the clean take sits in ``train_clean/`` with the same length, so the
@@ -46,10 +47,6 @@ import make_speaker_data as speakers  # noqa: E402
 
 from workbench.acoustics import RecordingConditions, simulate_recording  # noqa: E402
 
-N_TRAIN_SENTENCES = 10
-P_CLEAN = 0.25
-TRAIN_IDS = [f"s{i:03d}" for i in range(1, 41)]
-TEST_IDS = [f"s{i:03d}" for i in range(41, 51)]
 # a fixed, fairly bad room for the held-out "_room" sets: always reverberant, noisy and band-limited
 ROOM = RecordingConditions(p_reverb=1.0, rt60_s=(0.3, 0.6), drr_db=(0.0, 6.0), p_noise=1.0, snr_db=(15.0, 25.0),
                            p_band=1.0, highpass_hz=(80.0, 200.0), lowpass_hz=(4_000.0, 7_000.0), p_eq=0.5,
@@ -66,6 +63,77 @@ class SourceVoice:
     sox: tuple[str, ...] = ()
     semitones: float = 0.0
 
+
+N_TRAIN_SENTENCES = 16
+P_CLEAN = 0.25
+# More text for slt to read than the sample corpus has: the target's 40 training sentences were too little
+# phonetic coverage for many source voices (the model learnt the sentences). Written for this project.
+EXTRA_SENTENCES: list[str] = [
+    "The plumber fixed the leaking pipe under the kitchen sink on Monday.",
+    "Jenny bought a dozen oranges and a loaf of rye bread at the market.",
+    "Our teacher showed us how to measure the height of a tall oak tree.",
+    "A flock of geese flew south over the village before the first frost.",
+    "Could you push the heavy trolley toward the lift, please?",
+    "The judge asked the witness to describe the stolen bicycle again.",
+    "Thick fog rolled in from the harbour and hid the lighthouse.",
+    "My cousin plays the trumpet in a brass band every weekend.",
+    "The museum guard yawned while the tourists looked at the paintings.",
+    "Put the spoons in the drawer and the cups on the top shelf.",
+    "A young fox watched the hens from behind the stone wall.",
+    "We argued about whose turn it was to wash the dusty van.",
+    "The pilot announced that we would land twenty minutes early.",
+    "She found an old photograph hidden inside a leather wallet.",
+    "Thousands of fans cheered when the singer walked onto the stage.",
+    "Wipe your boots on the mat before you step into the hall.",
+    "The chef chopped garlic, onions and fresh herbs for the soup.",
+    "Each morning the farmer milks the cows and feeds the pigs.",
+    "Is there enough petrol in the car to reach the next town?",
+    "The quiet library closes early on the last Friday of the month.",
+    "A sudden gust of wind blew my umbrella inside out.",
+    "The boys built a raft from barrels and floated down the creek.",
+    "Remember to water the tomatoes while I am away on holiday.",
+    "Her voice echoed through the empty church like a bell.",
+    "The mechanic said the engine needed a new belt and two hoses.",
+    "Nine ducks paddled in a line across the shallow pond.",
+    "Why does the kettle always boil over when nobody is watching?",
+    "The astronaut waved at the camera from the window of the station.",
+    "Fresh snow covered the roofs, the cars and the silent streets.",
+    "The shy puppy hid under the sofa during the thunderstorm.",
+    "They measured the room twice and still ordered the wrong carpet.",
+    "A jar of honey fell off the shelf and cracked on the tiles.",
+    "The school choir rehearsed the anthem until it sounded perfect.",
+    "Please switch off the lights and lock the back door tonight.",
+    "The old sailor told us stories of whales and frozen seas.",
+    "Thirty people queued outside the bakery for warm croissants.",
+    "The nurse checked his pulse and wrote the number on a chart.",
+    "A yellow kite tangled in the branches of the willow tree.",
+    "Which of these keys opens the garden shed?",
+    "The twins giggled as the clown juggled six red balls.",
+    "Heavy trucks rumbled over the bridge all through the night.",
+    "Grandma knitted a woollen scarf with blue and white stripes.",
+    "The scientist poured the liquid into a narrow glass tube.",
+    "Our neighbours painted their fence a bright shade of green.",
+    "He whistled a cheerful tune while he raked the fallen leaves.",
+    "The ferry to the island leaves at half past eight.",
+    "A polite waiter brought us water, bread and a small dish of olives.",
+    "The children splashed in the puddles on their way home from school.",
+    "Somebody left a pair of muddy shoes beside the washing machine.",
+    "The volcano had been silent for almost a thousand years.",
+    "Lift the lid gently so that the steam does not burn your hand.",
+    "The detective noticed a thin scratch on the silver watch.",
+    "Birds sang loudly in the hedge as the sun came up.",
+    "My brother fell asleep on the train and missed his station.",
+    "The giant wheel turned slowly above the crowded fairground.",
+    "Please speak clearly so the people at the back can hear you.",
+    "The goalkeeper dived to the left and caught the ball with both hands.",
+    "A row of tulips bloomed along the edge of the path.",
+    "The pharmacy on the corner is open until ten each evening.",
+    "Mix the flour and the eggs, then add the milk a little at a time.",
+]
+EXTRA_IDS = [f"x{i:03d}" for i in range(1, len(EXTRA_SENTENCES) + 1)]
+TRAIN_IDS = [f"s{i:03d}" for i in range(1, 41)] + EXTRA_IDS
+TEST_IDS = [f"s{i:03d}" for i in range(41, 51)]
+TARGET = SourceVoice("slt", "flite", "slt")
 
 def _flite(vid: str, base: str, sox: tuple[str, ...] = (), semitones: float = 0.0) -> SourceVoice:
     return SourceVoice(vid, "flite", base, sox, semitones)
@@ -100,6 +168,13 @@ HELDOUT_SETS: list[tuple[str, SourceVoice, bool]] = [
     ("es_edward", _espeak("en-us+edward"), False),
     ("es_f5_room", _espeak("en-gb-scotland+f5"), True),
 ]
+
+
+def target_path(out: Path, utt_id: str) -> Path:
+    """slt reading a training sentence: the sample corpus for s001-s040, the generated folder for the extra ones."""
+    if utt_id in EXTRA_IDS:
+        return out / "target" / TARGET.voice_id / f"{utt_id}.flac"
+    return ROOT / "sample_audio" / TARGET.voice_id / f"{utt_id}.flac"
 
 
 def sentences_of(k: int) -> list[str]:
@@ -152,10 +227,11 @@ def generate(out: Path, *, jobs: int = 2) -> Path:
     Files that exist are kept, so a second call only checks. ``train/<voice>`` and ``train_clean/<voice>`` hold
     the same utterances with the same lengths.
     """
-    if (out / "conditions.csv").is_file():
+    stamp = f"{len(TRAIN_VOICES)} voices x {N_TRAIN_SENTENCES} of {len(TRAIN_IDS)} sentences, {len(HELDOUT_SETS)} held-out sets"
+    if (out / "conditions.csv").is_file() and (out / "recipe.txt").is_file() and (out / "recipe.txt").read_text() == stamp:
         return out
-    text = dict(zip(corpus.utt_ids(), corpus.SENTENCES))
-    work = []
+    text = {**dict(zip(corpus.utt_ids(), corpus.SENTENCES)), **dict(zip(EXTRA_IDS, EXTRA_SENTENCES))}
+    work = [("target", TARGET, u, text[u], out / "target" / TARGET.voice_id / f"{u}.flac", None, False) for u in EXTRA_IDS]
     for k, v in enumerate(TRAIN_VOICES):
         for u in sentences_of(k):
             work.append(("train", v, u, text[u], out / "train_clean" / v.voice_id / f"{u}.flac",
@@ -176,6 +252,7 @@ def generate(out: Path, *, jobs: int = 2) -> Path:
         w.writerow(["part", "voice", "utt_id", "condition"])
         w.writerows(r for r in rows if r)
     tmp.replace(out / "conditions.csv")
+    (out / "recipe.txt").write_text(stamp)
     return out
 
 

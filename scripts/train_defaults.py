@@ -23,7 +23,10 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
+import json
 import os
+import pickle
 import re
 import shutil
 import sys
@@ -58,7 +61,7 @@ M2O_WER_MARGIN = 0.10  # the converted speech may be this much less intelligible
 
 
 def link_split(voice: str, split: str, tmp: Path) -> Path:
-    """A folder of symlinks to one voice's files of one split (plus its consent record)."""
+    """A folder of symlinks to one voice's files of one split (with their transcripts, and its consent record)."""
     rows = [r for r in csv.DictReader(open(ROOT / "sample_audio" / "manifest.csv")) if r["voice"] == voice]
     d = tmp / split / voice
     if d.is_dir():
@@ -66,7 +69,8 @@ def link_split(voice: str, split: str, tmp: Path) -> Path:
     d.mkdir(parents=True)
     for r in rows:
         if r["split"] == split:
-            os.symlink(ROOT / "sample_audio" / voice / f"{r['utt_id']}.flac", d / f"{r['utt_id']}.flac")
+            for ext in (".flac", ".txt"):
+                os.symlink(ROOT / "sample_audio" / voice / f"{r['utt_id']}{ext}", d / f"{r['utt_id']}{ext}")
     consent = ROOT / "sample_audio" / voice / "consent.json"
     if consent.exists():
         os.symlink(consent, d / "consent.json")
@@ -118,18 +122,28 @@ def print_epochs(p: Progress) -> None:
               + f" ({p.elapsed_s:.0f} s)", flush=True)
 
 
-def train_many_to_one(out_dir: Path) -> float:
+def analyze_cached(paths: list[Path], fcfg: FeatureConfig, *, n_jobs: int) -> list:
+    """``analyze_files``, kept in a pickle beside the generated data (keyed by the file list and the config)."""
+    key = hashlib.sha1(json.dumps([fcfg.to_dict(), [str(p) for p in paths]]).encode()).hexdigest()[:12]
+    cache = M2O_DATA / f"features-{key}.pkl"
+    if cache.is_file():
+        return pickle.loads(cache.read_bytes())
+    feats = analyze_files(paths, fcfg, n_jobs=n_jobs)
+    cache.write_bytes(pickle.dumps(feats))
+    return feats
+
+
+def train_many_to_one(out_dir: Path, overrides: dict | None = None) -> float:
     """Train ``any-to-slt`` on the generated source voices (degraded inputs, clean-take alignment); seconds taken."""
     t0 = time.perf_counter()
     data_dir = m2o.generate(M2O_DATA)
     fcfg = FeatureConfig()
-    cfg = TrainConfig(model="lstm", seed=1, **M2O_TRAIN)
-    slt = ROOT / "sample_audio" / "slt"
+    cfg = TrainConfig.from_dict({"model": "lstm", "seed": 1, **M2O_TRAIN, **(overrides or {})})
     jobs = [(g, v.voice_id, u) for g, v in enumerate(m2o.TRAIN_VOICES) for u in m2o.sentences_of(g)]
     paths = ([data_dir / "train" / v / f"{u}.flac" for _, v, u in jobs]
              + [data_dir / "train_clean" / v / f"{u}.flac" for _, v, u in jobs]
-             + [slt / f"{u}.flac" for u in m2o.TRAIN_IDS])
-    feats = analyze_files(paths, fcfg, n_jobs=cfg.n_jobs)
+             + [m2o.target_path(data_dir, u) for u in m2o.TRAIN_IDS])
+    feats = analyze_cached(paths, fcfg, n_jobs=cfg.n_jobs)
     n = len(jobs)
     target = dict(zip(m2o.TRAIN_IDS, feats[2 * n:]))
     print(f"{M2O_NAME}: analysed {len(paths)} files in {time.perf_counter() - t0:.0f} s", flush=True)
@@ -142,7 +156,7 @@ def train_many_to_one(out_dir: Path) -> float:
     return result.elapsed_s
 
 
-def evaluate_many_to_one(bundles: dict[str, Path], tmp: Path) -> tuple[str, list[dict]]:
+def evaluate_many_to_one(bundles: dict[str, Path], tmp: Path, sets: list[str] | None = None) -> tuple[str, list[dict]]:
     """Held-out voices x bundles: MCD, speaker similarity, WER; returns the markdown table and the rows."""
     data_dir = m2o.generate(M2O_DATA)
     slt_test = link_split("slt", "test", tmp)
@@ -150,7 +164,7 @@ def evaluate_many_to_one(bundles: dict[str, Path], tmp: Path) -> tuple[str, list
     slt_wer = evaluate_converters([VoiceConverter.load("identity")], slt_test, slt_test, cfg=ecfg)[0]["wer"]
     convs = {label: VoiceConverter.load(path) for label, path in bundles.items()}
     out = []
-    for set_name, _, _ in m2o.HELDOUT_SETS:
+    for set_name in sets or [name for name, _, _ in m2o.HELDOUT_SETS]:
         rows = evaluate_converters([*convs.values(), VoiceConverter.load("identity")], data_dir / "heldout" / set_name,
                                    slt_test, cfg=ecfg)
         print(f"{set_name}\n{format_table(rows)}", flush=True)
@@ -158,7 +172,7 @@ def evaluate_many_to_one(bundles: dict[str, Path], tmp: Path) -> tuple[str, list
         for label, row in zip([*convs, "unconverted"], rows):
             bound = max(src_wer, slt_wer) + M2O_WER_MARGIN
             ok = row["secs_target"] > row["secs_source"] and row["wer"] <= bound
-            out.append({"set": set_name, "model": label, **row, "wer_bound": bound,
+            out.append({**row, "set": set_name, "model": label, "wer_bound": bound,
                         "meets": "yes" if ok else "no" if label != "unconverted" else ""})
     lines = ["| held-out set | model | MCD dB | F0 cents | V/UV | SECS tgt | SECS src | WER | WER bound | meets |",
              "|---|---|---|---|---|---|---|---|---|---|"]
@@ -182,8 +196,9 @@ def m2o_section(elapsed_s: float | None, table: str) -> str:
     trained = f" Trained in {elapsed_s:.0f} s." if elapsed_s is not None else ""
     return f"""## {M2O_NAME}
 
-Many-to-one, target slt (training split s001-s040), for live microphones.{trained} Sources: {len(m2o.TRAIN_VOICES)}
-synthetic voices made by `scripts/make_source_voices.py` ({voices}), {m2o.N_TRAIN_SENTENCES} sentences each; flite
+Many-to-one, target slt, for live microphones.{trained} Sources: {len(m2o.TRAIN_VOICES)} synthetic voices made by
+`scripts/make_source_voices.py` ({voices}), {m2o.N_TRAIN_SENTENCES} sentences each out of {len(m2o.TRAIN_IDS)} (the
+sample corpus's training split s001-s040 and {len(m2o.EXTRA_IDS)} more sentences that flite slt also reads); flite
 voices changed in vocal-tract length, F0 and tempo (`sox pitch`/`speed`/`tempo`, WORLD F0 shifts), espeak-ng accents x
 variants. {1 - m2o.P_CLEAN:.0%} of the clips go through a simulated room and microphone (`workbench.acoustics`:
 exponentially decaying noise impulse responses with RT60 0.15-0.8 s, white or pink noise at 10-30 dB SNR,
@@ -209,6 +224,9 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=OUT, help="where the bundles go (default: workbench/pretrained)")
     ap.add_argument("--compare", type=Path, help=f"a bundle to compare {M2O_NAME} with (default: the one it replaces)")
     ap.add_argument("--evaluate-only", action="store_true", help=f"measure the {M2O_NAME} in --out, do not train")
+    ap.add_argument("--train-json", type=json.loads, default={}, help=f"TrainConfig overrides for {M2O_NAME} (JSON)")
+    ap.add_argument("--sets", nargs="+", choices=[name for name, _, _ in m2o.HELDOUT_SETS],
+                    help="held-out sets to measure on (default: all; the README needs all)")
     args = ap.parse_args()
     OUT = args.out
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -223,9 +241,12 @@ def main() -> int:
         if previous is None and (OUT / M2O_NAME / "bundle.json").is_file() and not args.evaluate_only:
             previous = tmp / "previous"
             shutil.copytree(OUT / M2O_NAME, previous)
-        elapsed = None if args.evaluate_only else train_many_to_one(OUT / M2O_NAME)
+        if args.evaluate_only:  # the training time the bundle recorded
+            elapsed = json.loads((OUT / M2O_NAME / "bundle.json").read_text()).get("metrics", {}).get("train_seconds")
+        else:
+            elapsed = train_many_to_one(OUT / M2O_NAME, args.train_json)
         bundles = {"new": OUT / M2O_NAME, **({"previous": previous} if previous else {})}
-        table, _ = evaluate_many_to_one(bundles, tmp)
+        table, _ = evaluate_many_to_one(bundles, tmp, args.sets)
         (OUT / M2O_NAME / "evaluation.md").write_text(m2o_section(elapsed, table))
         write_readme_section(M2O_NAME)
     return 0
