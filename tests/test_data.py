@@ -118,3 +118,35 @@ def test_realign_with_a_guide_moves_targets_onto_the_better_path(rng):
     realign(data, lambda u: np.concatenate([u.mcep[:, :1], 3.0 * u.mcep[:, 1:] + 1.0], axis=1), cfg=TrainConfig())
     after = np.abs(data.targets[0][:, 1:] - ideal[: len(data.targets[0]), 1:]).mean()
     assert after < 0.05 and after <= before
+
+
+def test_clean_takes_drive_the_alignment_and_degraded_takes_the_inputs(rng):
+    """A degraded source aligned through its clean take gets the clean take's targets and its own inputs."""
+    from workbench.config import FeatureConfig, TrainConfig
+    from workbench.data import UtteranceFeatures, build_parallel_set
+
+    n = 150
+    t = np.linspace(0, 8 * np.pi, n)
+    clean = np.stack([np.full(n, 2.0)] + [np.sin(t * (k + 1) / 4 + k) for k in range(24)], axis=1).astype(np.float32)
+    f0 = np.full(n, 120.0)
+    idx = np.clip(np.round(np.arange(int(n * 1.3)) / 1.3).astype(int), 0, n - 1)
+    tgt = UtteranceFeatures("a", clean[idx] + 0.05, f0[idx])
+    noisy = clean.copy()
+    noisy[:, 1:] += 1.5 * rng.standard_normal((n, 24)).astype(np.float32)  # noise that misleads DTW
+    noisy[:, 0] -= 0.5
+    cfg = TrainConfig(augment=("pitch", "speed"), augment_copies=1)
+    kw = {"cfg": cfg, "feature_cfg": FeatureConfig()}
+    reference = build_parallel_set([(UtteranceFeatures("a", clean, f0), tgt)], **kw)
+    twin = build_parallel_set([(UtteranceFeatures("a", noisy, f0), tgt)], clean_sources=[UtteranceFeatures("a", clean, f0)], **kw)
+    alone = build_parallel_set([(UtteranceFeatures("a", noisy, f0), tgt)], **kw)
+    for i in range(2):  # the original and its augmented copy (same factors for both takes)
+        np.testing.assert_array_equal(twin.targets[i], reference.targets[i])
+        assert twin.inputs[i].shape == reference.inputs[i].shape
+        np.testing.assert_array_equal(twin.sources[i].mcep[:, 0], reference.sources[i].mcep[:, 0])
+    np.testing.assert_array_equal(twin.inputs[0][:, :24], noisy[: len(twin.inputs[0]), 1:])
+    err = lambda d: np.abs(d.targets[0][:, 1:] - (clean[:, 1:] + 0.05)[: len(d.targets[0])]).mean()  # noqa: E731
+    assert err(twin) < 0.02 < err(alone)
+    with pytest.raises(DataError, match="one per pair"):
+        build_parallel_set([(UtteranceFeatures("a", noisy, f0), tgt)], clean_sources=[], **kw)
+    with pytest.raises(DataError, match="differ in length"):
+        build_parallel_set([(UtteranceFeatures("a", noisy, f0), tgt)], clean_sources=[UtteranceFeatures("a", clean[:-3], f0[:-3])], **kw)

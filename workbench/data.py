@@ -251,12 +251,25 @@ def build_parallel_set(
     cfg: TrainConfig,
     feature_cfg: FeatureConfig,
     groups: list[int] | None = None,
+    clean_sources: list[UtteranceFeatures] | None = None,
 ) -> ParallelSet:
     """Align every pair (and augmented copies of the source) and collect model inputs and targets.
 
     With ``groups`` naming several source speakers (many-to-one), the F0 transform becomes ``adaptive``:
     the source statistics keep the mean within-speaker spread, and the mean comes from each input later.
+
+    ``clean_sources`` (one per pair, same frame count as its source) are clean takes of sources that were
+    degraded (reverberation, noise, a microphone's band): the DTW path and the speech trimming come from the
+    clean take, the model inputs from the degraded one, so the model learns to map what a microphone hears
+    onto the target without noise steering the alignment. Augmented copies get the same factors on both.
     """
+    if clean_sources is not None:
+        if len(clean_sources) != len(pairs):
+            raise DataError(f"clean_sources has {len(clean_sources)} utterances for {len(pairs)} pairs; give one per pair.")
+        bad = [s.name for (s, _), c in zip(pairs, clean_sources) if len(s.mcep) != len(c.mcep)]
+        if bad:
+            raise DataError(f"Clean takes differ in length from their degraded sources ({bad[:3]}); degrade "
+                            "without changing the length (see acoustics.simulate_recording).")
     source_f0 = F0Stats.from_tracks([s.f0 for s, _ in pairs])
     f0_mode = "global"
     if groups is not None and len(set(groups)) > 1:
@@ -268,16 +281,21 @@ def build_parallel_set(
     sources: list[UtteranceFeatures] = []
     target_feats: list[UtteranceFeatures] = []
     rng = np.random.default_rng(cfg.seed)
-    for src, tgt in pairs:
-        variants = [src]
+    for j, (src, tgt) in enumerate(pairs):
+        clean = src if clean_sources is None else clean_sources[j]
+        if clean is not src:  # trimming (c0) from the clean take, so that realignment finds the same frames
+            src = UtteranceFeatures(src.name, np.concatenate([clean.mcep[:, :1], src.mcep[:, 1:]], axis=1), src.f0)
+        variants = [(src, clean)]
         for _ in range(cfg.augment_copies if cfg.augment else 0):
-            v = src
+            v, c = src, clean
             for kind in cfg.augment:  # each copy draws one log-uniform factor per augmentation kind
                 lo, hi = AUGMENT_RANGES[kind]
-                v = augment_features(v, kind, float(np.exp(rng.uniform(np.log(lo), np.log(hi)))), feature_cfg)
-            variants.append(v)
-        for v in variants:
-            sl, tgt_aligned = align_to_source(v.mcep, tgt.mcep)
+                factor = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+                v = augment_features(v, kind, factor, feature_cfg)
+                c = v if clean is src else augment_features(c, kind, factor, feature_cfg)
+            variants.append((v, c))
+        for v, c in variants:
+            sl, tgt_aligned = align_to_source(v.mcep, tgt.mcep, guide=None if c is v else c.mcep)
             x = model_inputs(v.mcep[sl], v.f0[sl], use_f0=cfg.use_f0_input)
             w = np.where(speech_mask(tgt_aligned[:, 0]), 1.0, cfg.silence_weight).astype(np.float32)
             names.append(v.name)
