@@ -26,7 +26,6 @@ import csv
 import hashlib
 import json
 import os
-import pickle
 import re
 import shutil
 import sys
@@ -123,14 +122,21 @@ def print_epochs(p: Progress) -> None:
 
 
 def analyze_cached(paths: list[Path], fcfg: FeatureConfig, *, n_jobs: int) -> list:
-    """``analyze_files``, kept in a pickle beside the generated data (keyed by the config and the files' names and times)."""
+    """``analyze_files``, kept in an ``.npz`` beside the generated data (keyed by the config and the files' names
+    and times; plain arrays, read with ``allow_pickle=False``: the workbench never unpickles)."""
+    from workbench.data import UtteranceFeatures
+
     files = [(str(p), p.stat().st_mtime_ns) for p in paths]
     key = hashlib.sha1(json.dumps([fcfg.to_dict(), files]).encode()).hexdigest()[:12]
-    cache = M2O_DATA / f"features-{key}.pkl"
+    cache = M2O_DATA / f"features-{key}.npz"
     if cache.is_file():
-        return pickle.loads(cache.read_bytes())
+        with np.load(cache, allow_pickle=False) as z:
+            return [UtteranceFeatures(str(z[f"name{i}"]), z[f"mcep{i}"], z[f"f0{i}"]) for i in range(len(paths))]
     feats = analyze_files(paths, fcfg, n_jobs=n_jobs)
-    cache.write_bytes(pickle.dumps(feats))
+    arrays = {}
+    for i, f in enumerate(feats):
+        arrays.update({f"name{i}": np.array(f.name), f"mcep{i}": f.mcep, f"f0{i}": f.f0})
+    np.savez(cache, **arrays)
     return feats
 
 
