@@ -208,7 +208,7 @@ OUTPUT_CASES = [
     ("output in a missing folder", "missing/out.wav", r"output folder .* does not exist; create it first"),
     ("unsupported output extension", "out.mp3", r"unsupported extension '\.mp3'; name it \.wav, \.flac or \.ogg"),
     ("output equal to the input", "input.wav", r"is the input file; choose another output name"),
-    ("output is a folder", "sub", r"unsupported extension|is a folder"),
+    ("output is a folder", "sub", r"'.*sub' is a folder; give a file name such as"),
 ]
 
 

@@ -214,7 +214,7 @@ def test_delete_voice_removes_everything_made_from_it(store, samples, renamed):
     to_me = train_conversion(folders["ann"], me.path, store.new_model_dir("ann-to-me"), cfg=cfg).bundle_dir
     from_me = train_conversion(me.path, folders["bob"], store.new_model_dir("me-to-bob"), cfg=cfg).bundle_dir
     other = train_conversion(folders["ann"], folders["bob"], store.new_model_dir("ann-to-bob"), cfg=cfg).bundle_dir
-    (store.root / "checkpoints" / to_me.name).mkdir(parents=True)
+    (store.root / "checkpoints" / to_me.name / "lstm.json").write_text("{}")  # its folder: new_model_dir made it
     y = synth_speech(16_000, duration_s=0.5)
     made = [store.save_output(y, 16_000, model=to_me.name, source="ann/s041.wav", extra={"target_voice": "me"}),
             store.save_output(y, 16_000, model=from_me.name, source="upload.wav", extra={"target_voice": "bob"}),

@@ -41,13 +41,13 @@ def check_output_path(path: str | os.PathLike, *, inputs: tuple[str | os.PathLik
         or it is one of ``inputs`` (the files the audio is made from), even through a link.
     """
     out = Path(path)
+    if out.is_dir():
+        raise OutputPathError(f"Output {str(out)!r} is a folder; give a file name such as {str(out / 'converted.wav')!r}.")
     if out.suffix.lower() not in OUTPUT_EXTENSIONS:
         raise OutputPathError(
             f"Output {out.name!r} has an unsupported extension {out.suffix or '(none)'!r}; "
             "name it .wav, .flac or .ogg."
         )
-    if out.is_dir():
-        raise OutputPathError(f"Output {str(out)!r} is a folder; give a file name such as {str(out / 'converted.wav')!r}.")
     if not out.parent.is_dir():
         raise OutputPathError(
             f"The output folder {str(out.parent)!r} does not exist; create it first (mkdir -p) or choose another path."
