@@ -3,7 +3,9 @@
 Usage::
 
     .venv/bin/python benchmarks/intelligibility.py --bundle OUT/awb-slt --source DATA/awb/test \
-        --target DATA/slt/test [--only original copy convert] [--streaming] [--json OUT.json]
+        --target DATA/slt/test [--only original copy convert variants] [--streaming] [--gv-weights 0 0.5] \
+        [--variants world beta=0.2 apx=2 pulse@target] [--train-source DATA/awb/train --train-target ...] \
+        [--json OUT.json]
 
 Conditions (each scored on every parallel test sentence that has a transcript):
 
@@ -11,8 +13,12 @@ Conditions (each scored on every parallel test sentence that has a transcript):
 - ``copy <voice> world`` / ``copy <voice> pulse``: WORLD analysis and resynthesis with no conversion, by
   ``pyworld.synthesize`` or by the streaming path's pulse/noise vocoder (``vocoder.synthesize_frames``);
 - ``copy <voice> stream``: the whole real-time path with nothing converted (``f0`` baseline, ratio 1);
-- ``convert ...``: the bundle's conversion offline (and, with ``--streaming``, through ``convert_streaming``),
-  with the postfilter settings of ``--postfilter`` (``name=beta`` pairs; ``none`` is no postfilter).
+- ``convert offline|streaming gv W``: the bundle's conversion offline (and, with ``--streaming``, through
+  ``convert_streaming``) with the GV postfilter at each ``--gv-weights`` strength (0 is off);
+- ``f0 baseline offline``: the source's envelope with the F0 transform only (scored against the source);
+- ``variant ...``: exploratory renderings from the library's parts, offline: ``world``/``pulse`` (vocoder),
+  ``beta=B`` (classic mel-cepstral emphasis), ``apx=K`` (aperiodicity ** K in voiced frames); ``@source`` or
+  ``@target`` copies that voice through the mel-cepstrum instead of converting.
 
 Scores: ``wer`` (PocketSphinx, fresh decoder per utterance), ``mcd_db`` and ``gv_ratio`` against the
 reference reading (the target's for conversions, the voice's own original for copy synthesis), ``vuv``,
@@ -90,23 +96,6 @@ class Bench:
         return row
 
 
-def train_gv_stats(conv, src_dir, tgt_dir, fc) -> dict:
-    """Per-dimension mean of converted training speech and the ratio of target to converted std (speech frames)."""
-    from workbench.features import speech_mask
-
-    conv_rows, tgt_rows = [], []
-    for s, t in pair_files(src_dir, tgt_dir, min_pairs=1):
-        wf = world_analyze(load_audio(s, sr=fc.sr)[0], cfg=fc)
-        mc = conv.convert_features(wf).mcep
-        conv_rows.append(mc[speech_mask(mc[:, 0])][:, 1:])
-        tm = sp_to_mcep(world_analyze(load_audio(t, sr=fc.sr)[0], cfg=fc).sp, cfg=fc)
-        tgt_rows.append(tm[speech_mask(tm[:, 0])][:, 1:])
-    c, t = np.concatenate(conv_rows), np.concatenate(tgt_rows)
-    ratio = t.std(axis=0) / np.maximum(c.std(axis=0), 1e-6)
-    print("GV ratio per dim (target/converted std):", np.round(ratio, 2), flush=True)
-    return {"mu_c": c.mean(axis=0), "ratio": ratio}
-
-
 def explore(b: Bench, conv: VoiceConverter | None, args) -> None:
     """Variants (vocoder, postfilter, aperiodicity) rendered here from the library's parts.
 
@@ -152,22 +141,6 @@ def explore(b: Bench, conv: VoiceConverter | None, args) -> None:
             return out
         return fn
 
-    gv_stats = {}
-
-    def gv_pf(weight):
-        if not gv_stats:
-            gv_stats.update(train_gv_stats(conv, args.train_source, args.train_target, fc))
-        mu, ratio = gv_stats["mu_c"], gv_stats["ratio"] ** weight
-
-        def fn(mc):
-            out = mc.copy()
-            out[:, 1:] = mu + ratio * (mc[:, 1:] - mu)
-            e0 = np.log(mcep_to_sp(mc, cfg=fc).mean(axis=1))
-            e1 = np.log(mcep_to_sp(out, cfg=fc).mean(axis=1))
-            out[:, 0] += 0.5 * (e0 - e1)
-            return out
-        return fn
-
     for spec in args.variants:
         spec, _, side = spec.partition("@")
         side = side or "convert"
@@ -175,16 +148,14 @@ def explore(b: Bench, conv: VoiceConverter | None, args) -> None:
         name, _, val = spec.partition("=")
         label = f"variant {side} {spec}"
         if name in ("world", "pulse"):
-            b.score(label, lambda i: render(i, side, vocoder=name), ref)
-        elif name == "beta":
-            beta = float(val)
-            b.score(label, lambda i: render(i, side, mc_fn=beta_pf(beta)), ref)
-        elif name == "gv":
-            fn = gv_pf(float(val or 1.0))
-            b.score(label, lambda i: render(i, side, mc_fn=fn), ref)
-        elif name == "apx":  # aperiodicity scaled in voiced frames: ap ** k (k > 1 = more periodic)
-            k = float(val)
-            b.score(label, lambda i: render(i, side, ap_fn=lambda ap, f0: np.where(f0[:, None] > 0, ap ** k, ap)), ref)
+            kw = {"vocoder": name}
+        elif name == "beta":  # the classic mel-cepstral emphasis: c_m *= 1 + beta (m >= 2), frame power kept
+            kw = {"mc_fn": beta_pf(float(val))}
+        elif name == "apx":  # aperiodicity raised to a power in voiced frames (k > 1: more periodic)
+            kw = {"ap_fn": lambda ap, f0, k=float(val): np.where(f0[:, None] > 0, ap ** k, ap)}
+        else:
+            raise SystemExit(f"unknown variant {spec!r}: use world, pulse, beta=B or apx=K, optionally @source/@target")
+        b.score(label, lambda i, side=side, kw=kw: render(i, side, **kw), ref)
 
 
 def with_gv(args, cfg: PostfilterConfig) -> VoiceConverter:
@@ -217,7 +188,7 @@ def main() -> int:
     ap.add_argument("--streaming", action="store_true", help="also score conversion through the real-time path")
     ap.add_argument("--gv-weights", nargs="+", type=float, default=[0.0, 0.5], help="postfilter strengths to score")
     ap.add_argument("--variants", nargs="*", default=[])
-    ap.add_argument("--train-source", type=Path, help="training folders (for the gv variant's statistics)")
+    ap.add_argument("--train-source", type=Path, help="training folders (GV statistics for bundles saved without)")
     ap.add_argument("--train-target", type=Path)
     ap.add_argument("--json")
     args = ap.parse_args()
@@ -260,6 +231,9 @@ def main() -> int:
                     return resample(y, orig_sr=sr, target_sr=fc.sr)
 
                 b.score(f"convert streaming gv {w:g}", stream_conv, "target")
+    if "f0" in args.only:  # the source's envelope at the target's pitch: what the F0 transform alone costs
+        f0_conv = VoiceConverter.f0_baseline(conv.meta)
+        b.score("f0 baseline offline", lambda i: f0_conv.convert(src_audio[i], fc.sr)[0], "source")
     if "variants" in args.only:
         explore(b, conv, args)
     if args.json:
