@@ -57,12 +57,13 @@ def test_postfilter_raises_gv_toward_one_and_keeps_frame_power(clip_mcep):
 
 def test_postfilter_is_per_frame_and_off_without_stats_or_weight(clip_mcep):
     stats = fit_gv_stats([smooth(clip_mcep)], [clip_mcep])
-    pf = Postfilter(stats)
+    pf = Postfilter(stats, cfg=PostfilterConfig(gv_weight=0.5))
     whole = pf.apply(clip_mcep)
     pieces = np.vstack([pf.apply(clip_mcep[i:i + 7]) for i in range(0, len(clip_mcep), 7)])
     np.testing.assert_allclose(pieces, whole, atol=1e-9)  # chunking (a stream) changes nothing
-    assert pf.active and not Postfilter(None).active
+    assert pf.active and not Postfilter(None, cfg=PostfilterConfig(gv_weight=0.5)).active
     assert not Postfilter(stats, cfg=PostfilterConfig(gv_weight=0.0)).active
+    assert not Postfilter(stats).active  # off by default (see PostfilterConfig)
     np.testing.assert_array_equal(Postfilter(None).apply(clip_mcep), clip_mcep)
 
 

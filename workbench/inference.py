@@ -1,8 +1,8 @@
 """Offline conversion: ``VoiceConverter.load(path_or_baseline).convert(y, sr)``.
 
 A converter analyses speech with WORLD, maps the mel-cepstrum with its kind's ``FrameMapper``
-(``workbench.models``: LSTM, GAN generator, GMM or a baseline), spreads a trained model's output back to
-the target's variance (``postfilter.Postfilter``, per frame), moves F0 with its ``pitch.F0Transform``,
+(``workbench.models``: LSTM, GAN generator, GMM or a baseline), optionally spreads a trained model's output
+back to the target's variance (``postfilter.Postfilter``, per frame; off by default), moves F0 with its ``pitch.F0Transform``,
 keeps the source's aperiodicity and timing, and resynthesises with the streaming path's pulse/noise
 vocoder (``vocoder.synthesize_frames``). The baselines ``identity`` (the input,
 unchanged) and ``f0`` (F0 transform only) use the same interface so that they can be compared on one
