@@ -300,9 +300,9 @@ class PostfilterConfig:
     training) is the target's standard deviation over the model's. 0 turns the filter off, 1 restores the
     target's spread in full. Measured with ``benchmarks/intelligibility.py`` (awb -> slt LSTM, default recipe,
     3 folds of 40 training / 10 test sentences, offline): weight 0 gives PocketSphinx WER 0.465, MCD 4.45 dB,
-    GV ratio 0.76, speaker similarity 0.986; 0.5 gives 0.453, 4.49 dB, 0.90, 0.985. Over 7 models (folds,
+    GV ratio 0.76, speaker similarity 0.986; 0.5 gives 0.453, 4.49 dB, 0.90, 0.985. Over 8 models (folds,
     seeds, loss and lookahead variants) weight 0.5 moved WER by -0.04..+0.04 (mean -0.01: noise), and DNSMOS
-    OVRL fell 2.78 -> 2.76 (1.0: 2.72), so the filter is off by default; the classic mel-cepstral emphasis
+    OVRL fell by 0.02 (1.0: by 0.05; 3 models), so the filter is off by default; the classic mel-cepstral emphasis
     (``c_m *= 1 + beta``, m >= 2) did worse (beta 0.2: WER 0.498 at 5.12 dB).
     """
 
