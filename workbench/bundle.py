@@ -21,6 +21,7 @@ from .config import FeatureConfig
 from .data import F0Stats, NormStats
 from .errors import BundleError, ConfigError
 from .models import registry
+from .postfilter import GvStats
 
 SCHEMA_VERSION = 1
 BUNDLE_FILE = "bundle.json"
@@ -44,6 +45,7 @@ class BundleMeta:
     target_voice: str = ""
     train_args: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    gv: GvStats | None = None
     created: str = ""
     schema_version: int = SCHEMA_VERSION
 
@@ -64,6 +66,7 @@ class BundleMeta:
             "f0": {"source": self.source_f0.to_dict(), "target": self.target_f0.to_dict()},
             "train_args": self.train_args,
             "metrics": self.metrics,
+            **({"gv": self.gv.to_dict()} if self.gv is not None else {}),
         }
 
     @classmethod
@@ -83,6 +86,7 @@ class BundleMeta:
             target_voice=d.get("target_voice", ""),
             train_args=d.get("train_args", {}),
             metrics=d.get("metrics", {}),
+            gv=GvStats.from_dict(d["gv"]) if d.get("gv") else None,
             created=d.get("created", ""),
             schema_version=int(d["schema_version"]),
         )

@@ -158,7 +158,7 @@ def train_mapping(
         optimizer.build(model.trainable_variables)
         for new, old in zip(optimizer.variables, resumed.optimizer.variables):
             new.assign(old)
-    model.compile(optimizer=optimizer, loss=mapping_loss(), weighted_metrics=[])
+    model.compile(optimizer=optimizer, loss=mapping_loss(cfg.delta_weight), weighted_metrics=[])
     callbacks = [
         ProgressCallback(stage, cfg.epochs, steps, on_progress, stop_event),
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True),

@@ -1,7 +1,8 @@
 """Offline conversion: ``VoiceConverter.load(path_or_baseline).convert(y, sr)``.
 
 A converter analyses speech with WORLD, maps the mel-cepstrum with its kind's ``FrameMapper``
-(``workbench.models``: LSTM, GAN generator, GMM or a baseline), moves F0 with its ``pitch.F0Transform``,
+(``workbench.models``: LSTM, GAN generator, GMM or a baseline), optionally spreads a trained model's output
+back to the target's variance (``postfilter.Postfilter``, per frame; off by default), moves F0 with its ``pitch.F0Transform``,
 keeps the source's aperiodicity and timing, and resynthesises with the streaming path's pulse/noise
 vocoder (``vocoder.synthesize_frames``). The baselines ``identity`` (the input,
 unchanged) and ``f0`` (F0 transform only) use the same interface so that they can be compared on one
@@ -19,12 +20,13 @@ import numpy as np
 
 from .audio import dbfs, normalize_loudness, resample, validate_audio
 from .bundle import BundleMeta, load_model, read_meta
-from .config import FeatureConfig
+from .config import FeatureConfig, PostfilterConfig
 from .data import F0Stats
 from .features import WorldFeatures, mcep_to_sp, sp_to_mcep, world_analyze
 from .models import registry
 from .models.base import FrameMapper
 from .pitch import F0Transform
+from .postfilter import Postfilter
 from .vocoder import synthesize_frames
 
 
@@ -41,22 +43,27 @@ class VoiceConverter:
     """Converts speech into a target voice with a model bundle, or applies a baseline.
 
     Build with ``VoiceConverter.load("identity" | "f0" | bundle_dir)``. ``name`` is what tables show;
-    ``mapper`` (the kind's ``FrameMapper``) and ``f0_transform`` are what offline and streaming
-    conversion both use.
+    ``mapper`` (the kind's ``FrameMapper``), ``postfilter`` and ``f0_transform`` are what offline and
+    streaming conversion both use. ``postfilter_cfg`` sets the strength of the postfilter; it acts on
+    trained kinds whose bundle stores its statistics (baselines pass the envelope through).
     """
 
     def __init__(self, name: str, *, kind: str, meta: BundleMeta | None = None, model: Any = None,
-                 feature_cfg: FeatureConfig | None = None, pitch_ratio: float = 1.0):
+                 feature_cfg: FeatureConfig | None = None, pitch_ratio: float = 1.0,
+                 postfilter_cfg: PostfilterConfig = PostfilterConfig()):
         self.name, self.kind, self.meta, self.model = name, kind, meta, model
         self.feature_cfg = meta.feature_cfg if meta is not None else (feature_cfg or FeatureConfig())
         self.pitch_ratio = pitch_ratio
         self._mapper: FrameMapper | None = None
-        registry.spec(kind)  # an unknown kind fails here, not at the first conversion
+        trained = registry.spec(kind).trainable  # an unknown kind fails here, not at the first conversion
         self.f0_transform = F0Transform.from_meta(meta, ratio=pitch_ratio)
+        self.postfilter = Postfilter(meta.gv if trained and meta is not None else None, cfg=postfilter_cfg,
+                                     feature_cfg=self.feature_cfg)
 
     # ------------------------------------------------------------------------------------- building
     @classmethod
-    def load(cls, spec: str | os.PathLike, *, pitch_ratio: float = 1.0) -> VoiceConverter:
+    def load(cls, spec: str | os.PathLike, *, pitch_ratio: float = 1.0,
+             postfilter_cfg: PostfilterConfig = PostfilterConfig()) -> VoiceConverter:
         """Load a bundle folder, or build the baseline named ``identity`` or ``f0``.
 
         Raises
@@ -68,7 +75,7 @@ class VoiceConverter:
             return cls(str(spec), kind=str(spec), pitch_ratio=pitch_ratio)
         path = Path(spec)
         meta = read_meta(path)
-        return cls(path.name, kind=meta.kind, meta=meta, model=load_model(path, meta))
+        return cls(path.name, kind=meta.kind, meta=meta, model=load_model(path, meta), postfilter_cfg=postfilter_cfg)
 
     @classmethod
     def f0_baseline(cls, meta: BundleMeta) -> VoiceConverter:
@@ -110,9 +117,9 @@ class VoiceConverter:
         return self.mapper.map_utterance(mc, f0_hz)
 
     def convert_features(self, wf: WorldFeatures) -> Conversion:
-        """Convert WORLD features of a whole utterance."""
+        """Convert WORLD features of a whole utterance (mapped and postfiltered mel-cepstrum, F0, aperiodicity)."""
         mc = sp_to_mcep(wf.sp, cfg=self.feature_cfg)
-        return Conversion(self.map_mcep(mc, wf.f0), self.convert_f0(wf.f0), wf.ap)
+        return Conversion(self.postfilter.apply(self.map_mcep(mc, wf.f0)), self.convert_f0(wf.f0), wf.ap)
 
     def convert(self, y: np.ndarray, sr: int) -> tuple[np.ndarray, int]:
         """Convert a mono float32 signal; returns ``(y_converted, sr_out)`` at the model's rate.

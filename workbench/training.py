@@ -5,7 +5,8 @@
 1. ``prepare_parallel``: pair files, analyse them, align (a ``ParallelSet``);
 2. ``split_data``: training/validation utterances and normalisation statistics (a ``TrainSplit``);
 3. the kind's ``fit_<kind>`` (``workbench.fitting``, found through ``models.registry``) returns a ``Fitted``;
-4. ``assemble_meta`` builds the bundle's ``BundleMeta`` from all of it, and ``save_bundle`` writes it.
+4. ``assemble_meta`` builds the bundle's ``BundleMeta`` from all of it, ``measure_gv`` adds how much the
+   fitted model over-smooths (for the conversion's ``postfilter.Postfilter``), and ``save_bundle`` writes it.
 
 Progress is reported through ``on_progress(Progress(...))``; a ``stop_event`` ends training early.
 """
@@ -27,6 +28,7 @@ from .data import (
     NormStats,
     ParallelSet,
     UtteranceFeatures,
+    align_to_source,
     analyze_files,
     build_parallel_set,
     pair_files,
@@ -34,6 +36,7 @@ from .data import (
 )
 from .errors import DataError, TrainingStopped
 from .models import registry
+from .postfilter import GvStats, fit_gv_stats
 
 MIN_TRAIN_FRAMES = 1000
 
@@ -181,6 +184,24 @@ def assemble_meta(data: ParallelSet, split: TrainSplit, fitted, *, cfg: TrainCon
     )
 
 
+def measure_gv(data: ParallelSet, meta: BundleMeta, model) -> GvStats | None:
+    """The fitted model's output spread against the target's, per coefficient (``postfilter.fit_gv_stats``).
+
+    Each training source is converted as offline conversion does (``FrameMapper.map_utterance``) and the
+    target is aligned to the conversion with DTW. ``None`` when the set keeps no source features.
+    """
+    if not data.sources:
+        return None
+    mapper = registry.mapper_class(meta.kind).from_model(model, meta)
+    converted, targets = [], []
+    for src, tgt in zip(data.sources, data.target_feats):
+        mc = mapper.map_utterance(src.mcep, src.f0)
+        sl, aligned = align_to_source(src.mcep, tgt.mcep, guide=mc)
+        converted.append(mc[sl])
+        targets.append(aligned)
+    return fit_gv_stats(converted, targets)
+
+
 def fit_conversion(
     data: ParallelSet,
     out_dir: str | os.PathLike,
@@ -203,6 +224,7 @@ def fit_conversion(
     fitted = fit(data, split, cfg=cfg, on_progress=on_progress, stop_event=stop_event)
     meta = assemble_meta(data, split, fitted, cfg=cfg, feature_cfg=feature_cfg, source_voices=source_voices,
                          target_voice=target_voice, n_pairs=n_pairs, elapsed_s=time.perf_counter() - t0)
+    meta.gv = measure_gv(data, meta, fitted.model)
     save_bundle(out_dir, meta, fitted.model)
     return TrainResult(Path(out_dir), fitted.history, split.n_train_frames, split.n_val_frames,
                        time.perf_counter() - t0, fitted.stopped)

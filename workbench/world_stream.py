@@ -7,7 +7,8 @@ Pipeline per frame ``k`` (centred on sample ``k * hop``), run once the input rea
    (or mirroring, when unvoiced): DIO otherwise zeroes its last 35 ms and truncates CheapTrick's window.
 2. CheapTrick at frame ``k`` -> mel-cepstrum -> the mapper (its state carried across calls), which
    emits frame ``k - mapper.lookahead_frames``; its rows wait until frame ``k - L``, where ``L`` is the
-   longer of that lookahead and ``AnalysisConfig.voicing_delay_frames``.
+   longer of that lookahead and ``AnalysisConfig.voicing_delay_frames``. The converter's per-frame
+   ``postfilter`` then acts on each row as offline conversion does.
 3. Frame ``k - L``'s F0 is re-estimated from the same, now longer, DIO run (its voicing onset is
    clearer ``L`` frames later; a frame either analysis calls voiced is voiced; a frame periodic at the
    next frame's period, just before a voiced one, is a voicing onset) and D4C measures its aperiodicity
@@ -58,6 +59,7 @@ class WorldEngine:
         self.sr, self.hop = fc.sr, fc.hop_length
         self.mapper = converter.mapper  # built here: nothing heavy in push()
         self.f0_transform = converter.f0_transform
+        self.postfilter = converter.postfilter
         # frames between analysis and output: the mapper's lookahead, or longer for a clearer voicing decision
         self.model_delay = max(self.mapper.lookahead_frames, analysis.voicing_delay_frames)
         self._extra_delay = self.model_delay - self.mapper.lookahead_frames  # mapped rows wait this many frames
@@ -212,7 +214,7 @@ class WorldEngine:
         if not out_f0:
             return np.zeros(0)
         src = np.array(out_src)
-        mc_out = np.concatenate([src[:, :1], mapped], axis=1)  # c0 (loudness) from the source
+        mc_out = self.postfilter.apply(np.concatenate([src[:, :1], mapped], axis=1))  # c0 (loudness) from the source
         sp = mcep_to_sp(np.vstack([mc_out, src]), cfg=self.fc)
         sp, sp_src = sp[: len(src)], sp[len(src):]
         # c0 alone keeps the level only when the envelope's shape does not move power; rescale each frame
