@@ -150,3 +150,23 @@ def test_clean_takes_drive_the_alignment_and_degraded_takes_the_inputs(rng):
         build_parallel_set([(UtteranceFeatures("a", noisy, f0), tgt)], clean_sources=[], **kw)
     with pytest.raises(DataError, match="differ in length"):
         build_parallel_set([(UtteranceFeatures("a", noisy, f0), tgt)], clean_sources=[UtteranceFeatures("a", clean[:-3], f0[:-3])], **kw)
+
+
+def test_worker_pool_survives_a_page_script_as_main(tmp_path, monkeypatch):
+    """Inside Streamlit a page script is ``__main__``; spawned analysis workers must not run it."""
+    import sys
+    import types
+    from pathlib import Path
+
+    from workbench.config import FeatureConfig
+    from workbench.data import analyze_files
+
+    page = tmp_path / "page.py"
+    page.write_text("raise SystemExit('a worker ran the page script')\n")
+    fake = types.ModuleType("__main__")
+    fake.__file__ = str(page)
+    monkeypatch.setitem(sys.modules, "__main__", fake)
+    root = Path(__file__).resolve().parents[1] / "sample_audio" / "awb"
+    paths = sorted(root.glob("s00[1-6].flac"))
+    feats = analyze_files(paths, FeatureConfig(), n_jobs=2)
+    assert [f.name for f in feats] == [p.stem for p in paths] and sys.modules["__main__"] is fake

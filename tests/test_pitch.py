@@ -45,3 +45,22 @@ def test_ratio_baseline_and_short_utterances():
     tr = F0Transform(SOURCE, TARGET, adaptive=True)
     short = np.full(5, 90.0)  # too few voiced frames for an utterance mean: the training mean is used
     np.testing.assert_allclose(tr.apply_utterance(short), F0Transform(SOURCE, TARGET).apply_utterance(short))
+
+
+def test_adaptive_stream_does_not_depend_on_chunking():
+    """A many-to-one stream's running source mean advances frame by frame, so chunking does not change the F0
+    (it did: the whole chunk's frames entered the mean before any of them was transformed)."""
+    from workbench.data import F0Stats
+    from workbench.pitch import F0Transform
+
+    tr = F0Transform(F0Stats(np.log(120.0), 0.2), F0Stats(np.log(190.0), 0.15), adaptive=True)
+    rng = np.random.default_rng(0)
+    f0 = np.where(rng.random(400) < 0.6, rng.uniform(90, 160, 400), 0.0)
+    whole, _ = tr.apply(f0, tr.initial_state())
+    for size in (1, 3, 7, 50):
+        state, parts = tr.initial_state(), []
+        for i in range(0, f0.size, size):
+            out, state = tr.apply(f0[i:i + size], state)
+            parts.append(out)
+        np.testing.assert_allclose(np.concatenate(parts), whole, rtol=1e-12)
+    assert np.all(whole[f0 == 0] == 0) and np.all(whole[f0 > 0] > 0)

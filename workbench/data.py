@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
+import types
 import warnings
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,6 +76,23 @@ def analyze_file(path: str | os.PathLike, cfg: FeatureConfig) -> UtteranceFeatur
     return UtteranceFeatures(Path(path).stem, sp_to_mcep(wf.sp, cfg=cfg).astype(np.float32), wf.f0)
 
 
+@contextmanager
+def _plain_main() -> Iterator[None]:
+    """An empty ``__main__`` while a spawn pool starts its workers.
+
+    A spawned worker first re-runs ``__main__`` from its file. Inside Streamlit or AppTest ``__main__`` is a
+    page script, which a worker cannot run (seen: the Evaluate page ran in a training run's workers and they
+    died, "terminated abruptly"). The workers need only ``workbench`` modules, imported by name.
+    """
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
+
+
 def analyze_files(paths: list[Path], cfg: FeatureConfig, *, n_jobs: int = 2) -> list[UtteranceFeatures]:
     """Analyse many files, in ``n_jobs`` processes when more than one."""
     if n_jobs > 1 and len(paths) > 4:
@@ -79,7 +100,7 @@ def analyze_files(paths: list[Path], cfg: FeatureConfig, *, n_jobs: int = 2) -> 
         # (TensorFlow, onnxruntime, aiortc loaded by the app or earlier work) and was seen to deadlock or die
         # ("A process in the process pool was terminated abruptly") after DNSMOS and the browser tests ran
         ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
+        with _plain_main(), ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
             return list(pool.map(analyze_file, paths, [cfg] * len(paths), chunksize=4))
     return [analyze_file(p, cfg) for p in paths]
 

@@ -94,10 +94,17 @@ class F0Transform:
         state : F0State
         """
         f0_hz = np.asarray(f0_hz, dtype=np.float64)
-        if self.adaptive:
-            voiced = f0_hz[f0_hz > 0]
-            state = F0State(state.lf0_sum + float(np.log(voiced).sum()), state.n_voiced + int(voiced.size))
-        return self._apply(f0_hz, self.running_mean(state)), state
+        if not (self.adaptive and self.source is not None and self.target is not None) or f0_hz.size == 0:
+            return self._apply(f0_hz, None), state
+        # frame by frame: frame i's mean includes the frames up to i, however the stream was chunked
+        voiced = f0_hz > 0
+        lf0 = np.where(voiced, np.log(np.where(voiced, f0_hz, 1.0)), 0.0)
+        sums, counts = state.lf0_sum + np.cumsum(lf0), state.n_voiced + np.cumsum(voiced)
+        p = self.cfg.prior_frames
+        means = (self.source.mean * p + sums) / np.maximum(p + counts, 1)
+        scale = self.target.std / self.source.std
+        out = np.where(voiced, np.exp((lf0 - means) * scale + self.target.mean), 0.0)  # transform_f0, per frame
+        return out, F0State(float(sums[-1]), int(counts[-1]))
 
 
 __all__ = ["F0Transform", "F0State"]
