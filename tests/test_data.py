@@ -98,16 +98,20 @@ def test_split_by_utterance_is_disjoint():
     assert len(set(tr) & set(va)) == 0 and len(tr) + len(va) == 30 and len(va) >= 1
 
 
+def _toy_cepstra(n: int = 150) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Smooth toy mel-cepstra ``(n, 25)`` at a flat 120 Hz, and the frame indices of a 1.3x slower reading."""
+    t = np.linspace(0, 8 * np.pi, n)
+    mc = np.stack([np.full(n, 2.0)] + [np.sin(t * (k + 1) / 4 + k) for k in range(24)], axis=1).astype(np.float32)
+    idx = np.clip(np.round(np.arange(int(n * 1.3)) / 1.3).astype(int), 0, n - 1)
+    return mc, np.full(n, 120.0), idx
+
+
 def test_realign_with_a_guide_moves_targets_onto_the_better_path(rng):
     """Aligning a converted guide (close to the target) recovers the stretch the raw source hides."""
     from workbench.config import FeatureConfig, TrainConfig
     from workbench.data import UtteranceFeatures, build_parallel_set, realign
 
-    n = 150
-    t = np.linspace(0, 8 * np.pi, n)
-    src = np.stack([np.full(n, 2.0)] + [np.sin(t * (k + 1) / 4 + k) for k in range(24)], axis=1).astype(np.float32)
-    f0 = np.full(n, 120.0)
-    idx = np.clip(np.round(np.arange(int(n * 1.3)) / 1.3).astype(int), 0, n - 1)
+    src, f0, idx = _toy_cepstra()
     tgt = src[idx].copy()
     tgt[:, 1:] = 3.0 * tgt[:, 1:] + 1.0  # a different "voice": scaled and shifted cepstra
     data = build_parallel_set([(UtteranceFeatures("a", src, f0), UtteranceFeatures("a", tgt, f0))],
@@ -125,11 +129,8 @@ def test_clean_takes_drive_the_alignment_and_degraded_takes_the_inputs(rng):
     from workbench.config import FeatureConfig, TrainConfig
     from workbench.data import UtteranceFeatures, build_parallel_set
 
-    n = 150
-    t = np.linspace(0, 8 * np.pi, n)
-    clean = np.stack([np.full(n, 2.0)] + [np.sin(t * (k + 1) / 4 + k) for k in range(24)], axis=1).astype(np.float32)
-    f0 = np.full(n, 120.0)
-    idx = np.clip(np.round(np.arange(int(n * 1.3)) / 1.3).astype(int), 0, n - 1)
+    clean, f0, idx = _toy_cepstra()
+    n = len(clean)
     tgt = UtteranceFeatures("a", clean[idx] + 0.05, f0[idx])
     noisy = clean.copy()
     noisy[:, 1:] += 1.5 * rng.standard_normal((n, 24)).astype(np.float32)  # noise that misleads DTW

@@ -92,13 +92,11 @@ def test_config_is_validated():
 def test_offline_and_streaming_apply_the_same_postfilter():
     """A GMM that halves the cepstrum, with statistics that say so: the postfilter widens the output by the
     same factor offline and streamed (each against the same bundle with the postfilter off)."""
-    from tests.test_streaming import speech_like
-    from workbench.audio import resample
+    from tests.test_streaming import cepstral_size, speech_like
     from workbench.bundle import BundleMeta
     from workbench.data import F0Stats, NormStats
     from workbench.inference import VoiceConverter
     from workbench.models.gmm import JointGMM
-    from workbench.streaming import convert_streaming
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(600, 24)) * 0.3
@@ -111,13 +109,7 @@ def test_offline_and_streaming_apply_the_same_postfilter():
     off = VoiceConverter("gmm", kind="gmm", meta=meta, model=gmm, postfilter_cfg=PostfilterConfig(gv_weight=0.0))
     assert not VoiceConverter.f0_baseline(meta).postfilter.active  # a baseline passes the envelope through
     y = speech_like(16_000, seconds=1.0)
-
-    def size(c, streaming):  # mean norm of the output's c1..c24, away from the edges
-        out, sr = convert_streaming(c, y, 16_000) if streaming else c.convert(y, 16_000)
-        mc = sp_to_mcep(world_analyze(resample(out, orig_sr=sr, target_sr=16_000)).sp)[20:-20, 1:]
-        return float(np.mean(np.linalg.norm(mc, axis=1)))
-
-    gain_offline = size(on, False) / size(off, False)
-    gain_streaming = size(on, True) / size(off, True)
+    gain_offline = cepstral_size(on, y, False) / cepstral_size(off, y, False)
+    gain_streaming = cepstral_size(on, y, True) / cepstral_size(off, y, True)
     assert gain_offline > 1.5 and gain_streaming > 1.5  # the halved envelope is widened again, both ways
     assert gain_streaming == pytest.approx(gain_offline, rel=0.1)

@@ -27,6 +27,16 @@ def speech_like(sr: int, seconds: float = 1.0, f0_hz: float = 130.0, seed: int =
     return (0.5 * y / np.max(np.abs(y))).astype(np.float32)
 
 
+def cepstral_size(converter: VoiceConverter, y: np.ndarray, streaming: bool) -> float:
+    """Mean norm of the converted output's c1..c24 (16 kHz input), away from the edges."""
+    from workbench.audio import resample
+    from workbench.features import sp_to_mcep, world_analyze
+
+    out, sr = convert_streaming(converter, y, 16_000) if streaming else converter.convert(y, 16_000)
+    mc = sp_to_mcep(world_analyze(resample(out, orig_sr=sr, target_sr=16_000)).sp)[20:-20, 1:]
+    return float(np.mean(np.linalg.norm(mc, axis=1)))
+
+
 def run(stream: StreamingConverter, x: np.ndarray, chunk: int) -> np.ndarray:
     return np.concatenate([stream.process(x[i:i + chunk]) for i in range(0, len(x), chunk)])
 
@@ -351,10 +361,8 @@ def test_convert_streaming_aligns_and_keeps_length(f0_baseline):
 def test_gmm_bundle_streams_like_it_converts_offline():
     """A GMM that halves the cepstrum flattens the envelope by the same factor streamed and offline
     (each against the ``f0`` baseline's resynthesis through the same path)."""
-    from workbench.audio import resample
     from workbench.bundle import BundleMeta
     from workbench.data import F0Stats, NormStats
-    from workbench.features import sp_to_mcep, world_analyze
     from workbench.models.gmm import JointGMM
 
     rng = np.random.default_rng(0)
@@ -366,14 +374,8 @@ def test_gmm_bundle_streams_like_it_converts_offline():
     baseline = VoiceConverter.f0_baseline(meta)
     assert StreamingConverter(conv).latency_ms <= 50.0
     y = speech_like(16_000, seconds=1.0)
-
-    def size(c, streaming):  # mean norm of the output's c1..c24, away from the edges
-        out, sr = convert_streaming(c, y, 16_000) if streaming else c.convert(y, 16_000)
-        mc = sp_to_mcep(world_analyze(resample(out, orig_sr=sr, target_sr=16_000)).sp)[20:-20, 1:]
-        return float(np.mean(np.linalg.norm(mc, axis=1)))
-
-    ratio_offline = size(conv, False) / size(baseline, False)
-    ratio_streaming = size(conv, True) / size(baseline, True)
+    ratio_offline = cepstral_size(conv, y, False) / cepstral_size(baseline, y, False)
+    ratio_streaming = cepstral_size(conv, y, True) / cepstral_size(baseline, y, True)
     assert ratio_offline < 0.75 and ratio_streaming < 0.75  # the GMM flattened the envelope both ways
     assert ratio_streaming == pytest.approx(ratio_offline, rel=0.2)
 
