@@ -12,7 +12,7 @@ import pytest
 from workbench.bundle import BundleMeta, load_keras_model, load_model, read_meta, save_bundle
 from workbench.config import FeatureConfig, ModelConfig, TrainConfig
 from workbench.data import F0Stats, NormStats, ParallelSet
-from workbench.errors import BundleError, TrainingStopped
+from workbench.errors import BundleError, ConfigError, TrainingStopped
 from workbench.inference import VoiceConverter
 from workbench.models.gmm import JointGMM
 from workbench.models.mapping import MappingModel, NumpyMapper
@@ -50,6 +50,13 @@ def test_mapping_model_state_and_config():
     second = model(x[:, 10:], initial_state=state)
     np.testing.assert_allclose(np.concatenate([first, second], axis=1), full, atol=1e-5)
     assert MappingModel.from_config(model.get_config()).get_config() == model.get_config()
+
+
+def test_realign_rounds_is_zero_or_one():
+    """One refinement stage exists (its checkpoints are named ``refine``): a second round is refused, not ignored."""
+    assert TrainConfig(realign_rounds=0).realign_rounds == 0
+    with pytest.raises(ConfigError, match="realign_rounds=2 must be 0 or 1"):
+        TrainConfig(realign_rounds=2)
 
 
 def test_numpy_mapper_matches_keras(rng):

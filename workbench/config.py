@@ -169,6 +169,8 @@ class TrainConfig(_JsonConfig):
 
     ``lookahead_frames`` delays the target so that a causal model sees that many future frames
     (each ``hop_ms`` long) before it emits a frame: 4 frames of 5 ms add 20 ms of latency.
+    ``realign_rounds`` 1 realigns the targets once by DTW against the model's own conversion of the source
+    (closer to the target than the source is) and refines the model on them; 0 keeps the first alignment.
     ``delta_weight`` adds the squared error of each coefficient's frame-to-frame change to the LSTM's loss
     (``losses.mapping_loss``), against transitions smeared in time.
     """
@@ -221,6 +223,8 @@ class TrainConfig(_JsonConfig):
                 f"Discriminator sizes must be >= 1 (channels {self.disc_channels}, kernel {self.disc_kernel_size}, "
                 f"layers {self.disc_layers}); e.g. 64, 5, 2."
             )
+        if self.realign_rounds not in (0, 1):  # one refinement checkpoint stage ("refine") exists
+            raise ConfigError(f"realign_rounds={self.realign_rounds} must be 0 or 1 (realign once and refine).")
         if not 0.0 <= self.delta_weight <= 10.0:
             raise ConfigError(f"delta_weight={self.delta_weight} must be in [0, 10]; 0 trains on squared error alone.")
         if self.output_scale not in ("global", "per_dim"):
