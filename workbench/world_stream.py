@@ -71,6 +71,8 @@ class WorldEngine:
         self.extend = int(round(analysis.extend_ms * self.sr / 1000.0))
         self._tail = int(round(0.04 * self.sr))  # 40 ms: two periods of a 50 Hz voice
         self.synth = PulseNoiseSynthesizer(fc, seed=seed, synth_cfg=synth_cfg)
+        # leak per frame of the running power sums that match the output's level to the source's
+        self._level_leak = float(np.exp(-fc.hop_ms / 1000.0 / synth_cfg.level_time_s)) if synth_cfg.level_time_s else 0.0
         self.fill = self.la + self.hop * (self.model_delay + 1)
         self.delay = self.fill + self.synth.delay
         self.stage_s = dict.fromkeys(("analysis", "model", "synthesis"), 0.0)
@@ -90,6 +92,7 @@ class WorldEngine:
         self._f0_state = self.f0_transform.initial_state()
         self.f0_hz = 0.0
         self.out_f0_hz = 0.0
+        self._power = np.zeros(2)  # leaky sums of source and converted envelope power
         self.synth.reset()
 
     # --------------------------------------------------------------------------------- analysis
@@ -175,6 +178,22 @@ class WorldEngine:
         ap = pw.d4c(buf, np.array([fb]), t[row:row + 1].copy(), self.sr, fft_size=fc.n_fft)[0]
         return mc, fa, fb, ap
 
+    def _level_gain(self, p_src: np.ndarray, p_out: np.ndarray) -> np.ndarray:
+        """Power gain per frame that matches the converted level to the source's over ``level_time_s``.
+
+        c0 alone keeps the level only when the envelope's shape does not move power. Offline conversion
+        rescales the whole utterance once; live, the ratio of two leaky power sums does the same over the
+        last seconds, frame by frame (so it does not depend on how the stream is chunked) and leaves the
+        loudness differences between phones as they are.
+        """
+        gain = np.empty(len(p_src))
+        acc = self._power
+        for i, (ps, po) in enumerate(zip(p_src, p_out)):
+            acc = self._level_leak * acc + (ps, po)
+            gain[i] = acc[0] / max(acc[1], 1e-30)
+        self._power = acc
+        return np.clip(gain, 1e-2, 1e2)
+
     # ------------------------------------------------------------------------------------- push
     def push(self, x: np.ndarray) -> np.ndarray:
         """Add samples at ``sr``; returns the newly rendered samples (a multiple of the hop)."""
@@ -217,9 +236,7 @@ class WorldEngine:
         mc_out = self.postfilter.apply(np.concatenate([src[:, :1], mapped], axis=1))  # c0 (loudness) from the source
         sp = mcep_to_sp(np.vstack([mc_out, src]), cfg=self.fc)
         sp, sp_src = sp[: len(src)], sp[len(src):]
-        # c0 alone keeps the level only when the envelope's shape does not move power; rescale each frame
-        # to the source frame's envelope power (offline conversion normalises the whole utterance instead)
-        gain = np.clip(sp_src.mean(axis=1) / np.maximum(sp.mean(axis=1), 1e-30), 1e-2, 1e2)
+        gain = self._level_gain(sp_src.mean(axis=1), sp.mean(axis=1))
         f0_out, self._f0_state = self.f0_transform.apply(np.array(out_f0), self._f0_state)
         self.out_f0_hz = float(f0_out[-1])
         y = self.synth.push(f0_out, sp * gain[:, None], np.array(out_ap))
