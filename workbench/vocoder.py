@@ -57,6 +57,7 @@ class PulseNoiseSynthesizer:
         self._prev: tuple[float, np.ndarray, np.ndarray] | None = None
         self._phase = 0.0  # accumulated F0 phase in cycles, at the last rendered sample
         self._tail = np.zeros(self.n_fft + self.hop)
+        self._last: tuple | None = None  # the previous push's last sample: F0, voicing, envelope weights
 
     def push(self, f0: np.ndarray, sp: np.ndarray, ap: np.ndarray) -> np.ndarray:
         """Add frames; returns ``hop`` samples per frame (none for the very first frame).
@@ -111,8 +112,17 @@ class PulseNoiseSynthesizer:
         if len(crossing):
             s = crossing
             frac = (np.ceil(before[s]) - before[s]) / (phase[s] - before[s])  # crossing at s - 1 + frac
-            i = np.maximum(s - 1, 0)  # the sample before the crossing (WORLD's pulse index)
-            self._add_pulses(out, s, frac, f0_s[i], vuv_s[i], lo[i], w[i], sp, ap)
+            # each pulse takes F0, voicing and envelope of the sample before its crossing (WORLD's pulse
+            # index); for a crossing at this push's first sample that sample was the previous push's last,
+            # kept in self._last, so the output does not depend on how frames are grouped into pushes
+            i = np.maximum(s - 1, 0)
+            f0_p, vuv_p, lo_p, w_p = f0_s[i], vuv_s[i], lo[i] + 1, w[i]
+            sp_ext, ap_ext = np.vstack([sp[:1], sp]), np.vstack([ap[:1], ap])
+            if self._last is not None and s[0] == 0:
+                f0_p[0], vuv_p[0], w_p[0], sp_ext[0], ap_ext[0] = self._last
+                lo_p[0] = 0
+            self._add_pulses(out, s, frac, f0_p, vuv_p, lo_p, w_p, sp_ext, ap_ext)
+        self._last = (f0_s[-1], vuv_s[-1], w[-1], sp[n_blocks - 1], ap[n_blocks - 1])
         self._tail = out[n:].copy()
         return out[:n]
 
