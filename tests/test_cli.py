@@ -97,3 +97,24 @@ def test_help_lists_commands():
     proc = run_cli("--help")
     for cmd in ("train", "convert", "evaluate"):
         assert cmd in proc.stdout
+
+
+def test_progress_bars_close_and_ctrl_c_stops_training():
+    """Ctrl+C during a CLI training sets the stop event the training loop polls, and every bar is closed."""
+    from workbench.cli_progress import progress_bars
+
+    class Bar:
+        closed = False
+
+        def close(self):
+            self.closed = True
+
+    bars = {"lstm": Bar()}
+    with pytest.raises(KeyboardInterrupt), progress_bars(bars) as stop:
+        bars["refine"] = Bar()  # bars appear while training runs
+        raise KeyboardInterrupt
+    assert stop.is_set() and all(b.closed for b in bars.values())
+    bars = {"encoder": Bar()}
+    with progress_bars(bars) as stop:
+        pass
+    assert not stop.is_set() and bars["encoder"].closed

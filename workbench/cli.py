@@ -8,11 +8,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import threading
 import warnings
 from pathlib import Path
 
 from . import cli_eval, cli_reliability, cli_speech
+from .cli_progress import progress_bars
 from .errors import WorkbenchError
 from .models.registry import MODEL_KINDS
 
@@ -63,16 +63,9 @@ def cmd_train(args: argparse.Namespace) -> int:
             bar.update(p.epoch - bar.n)
             bar.set_postfix({k: f"{v:.4f}" for k, v in p.logs.items() if k in ("loss", "val_loss", "d_loss", "adv", "mse")})
 
-    stop = threading.Event()
-    try:
+    with progress_bars(bars) as stop:
         result = train_conversion(args.source, args.target, args.out, cfg=cfg, feature_cfg=FeatureConfig(),
                                   on_progress=on_progress, stop_event=stop)
-    except KeyboardInterrupt:
-        stop.set()
-        raise
-    finally:
-        for bar in bars.values():
-            bar.close()
     if (result.bundle_dir / "bundle.json").is_file():
         record_in_bundle(result.bundle_dir, consent)
     h = result.history

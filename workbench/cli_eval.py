@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
 from pathlib import Path
+
+from .cli_progress import progress_bars
 
 
 def cmd_train_encoder(args: argparse.Namespace) -> int:
@@ -35,16 +36,9 @@ def cmd_train_encoder(args: argparse.Namespace) -> int:
             bar.update(p.epoch - bar.n)
             bar.set_postfix(loss=f"{p.logs.get('loss', float('nan')):.3f}")
 
-    stop = threading.Event()
-    try:
+    with progress_bars(bars) as stop:
         out, history = train_encoder_on_folders([args.data], args.out, cfg=cfg, enc_cfg=EncoderConfig(),
                                                 on_progress=on_progress, stop_event=stop)
-    except KeyboardInterrupt:
-        stop.set()
-        raise
-    finally:
-        for bar in bars.values():
-            bar.close()
     losses = history.history.get("loss") or [float("nan")]
     print(f"saved {out} ({len(losses)} epochs this run, final GE2E loss {losses[-1]:.3f}; "
           f"checkpoints in {cfg.checkpoint_dir})")
