@@ -19,6 +19,8 @@ import pytest
 import soundfile as sf
 from conftest import ROOT
 
+from scripts.screenshots import settle  # one definition of "the page has stopped rerunning"
+
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [pytest.mark.slow, pytest.mark.browser,
               pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs /usr/bin/chromium")]
@@ -50,19 +52,6 @@ def app(tmp_path):
         proc.wait(20)
         log.close()
     assert "Traceback" not in (tmp_path / "app.log").read_text()
-
-
-def settle(page, timeout_s=90.0):
-    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_s * 1000)
-    deadline, quiet = time.time() + timeout_s, None
-    while time.time() < deadline:
-        if page.locator('[data-testid="stStatusWidget"]').count():
-            quiet = None
-        elif quiet is None:
-            quiet = time.time()
-        elif time.time() - quiet > 1.5:
-            return
-        time.sleep(0.2)
 
 
 def wait_for(predicate, timeout_s):
