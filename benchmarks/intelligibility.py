@@ -18,7 +18,8 @@ Conditions (each scored on every parallel test sentence that has a transcript):
 - ``f0 baseline offline``: the source's envelope with the F0 transform only (scored against the source);
 - ``variant ...``: exploratory renderings from the library's parts, offline: ``world``/``pulse`` (vocoder),
   ``beta=B`` (classic mel-cepstral emphasis), ``apx=K`` (aperiodicity ** K in voiced frames); ``@source`` or
-  ``@target`` copies that voice through the mel-cepstrum instead of converting.
+  ``@target`` copies that voice through the mel-cepstrum instead of converting; ``oracle``: the conversion with
+  its envelope replaced by the target's own, DTW-aligned onto the source frames (what a perfect mapping scores).
 
 Scores: ``wer`` (PocketSphinx, fresh decoder per utterance), ``mcd_db`` and ``gv_ratio`` against the
 reference reading (the target's for conversions, the voice's own original for copy synthesis), ``vuv``,
@@ -121,7 +122,7 @@ def explore(b: Bench, conv: VoiceConverter | None, args) -> None:
     def render(i, side, *, vocoder="pulse", mc_fn=None, ap_fn=None):
         x = b.audio["source" if side == "convert" else side][i]
         c = feats(i, side)
-        mc = mc_fn(c.mcep) if mc_fn else c.mcep
+        mc = mc_fn(c.mcep, i) if mc_fn else c.mcep
         ap = ap_fn(c.ap, c.f0) if ap_fn else c.ap
         sp = mcep_to_sp(mc, cfg=fc)
         if vocoder == "world":
@@ -132,7 +133,7 @@ def explore(b: Bench, conv: VoiceConverter | None, args) -> None:
         return normalize_loudness(y, target_dbfs=dbfs(x))
 
     def beta_pf(beta):
-        def fn(mc):
+        def fn(mc, i=None):
             out = mc.copy()
             out[:, 2:] *= 1.0 + beta
             e0 = np.log(mcep_to_sp(mc, cfg=fc).mean(axis=1))
@@ -140,6 +141,15 @@ def explore(b: Bench, conv: VoiceConverter | None, args) -> None:
             out[:, 0] += 0.5 * (e0 - e1)
             return out
         return fn
+
+    def oracle(mc, i):
+        """The target's own envelope, DTW-aligned onto the source's frames (the path guided by the conversion)."""
+        from workbench.data import align_to_source
+
+        sl, aligned = align_to_source(feats(i, "source").mcep, b.refs["target"][i][0], guide=mc)
+        out = mc.copy()
+        out[sl, 1:] = aligned[:, 1:]
+        return out
 
     for spec in args.variants:
         spec, _, side = spec.partition("@")
@@ -151,10 +161,13 @@ def explore(b: Bench, conv: VoiceConverter | None, args) -> None:
             kw = {"vocoder": name}
         elif name == "beta":  # the classic mel-cepstral emphasis: c_m *= 1 + beta (m >= 2), frame power kept
             kw = {"mc_fn": beta_pf(float(val))}
+        elif name == "oracle" and side == "convert":  # what a perfect envelope mapping would score
+            kw = {"mc_fn": oracle}
         elif name == "apx":  # aperiodicity raised to a power in voiced frames (k > 1: more periodic)
             kw = {"ap_fn": lambda ap, f0, k=float(val): np.where(f0[:, None] > 0, ap ** k, ap)}
         else:
-            raise SystemExit(f"unknown variant {spec!r}: use world, pulse, beta=B or apx=K, optionally @source/@target")
+            raise SystemExit(f"unknown variant {spec!r}: use world, pulse, beta=B, apx=K (optionally @source/@target) "
+                             "or oracle")
         b.score(label, lambda i, side=side, kw=kw: render(i, side, **kw), ref)
 
 
