@@ -525,11 +525,6 @@ def test_streaming_keeps_offline_quality_in_both_directions(bundle, source, targ
     assert lstm_vuv <= 0.02 and f0_vuv <= 0.02, (lstm_vuv, f0_vuv)
 
 
-def _frame_db(y: np.ndarray, n: int = 320) -> np.ndarray:
-    k = len(y) // n
-    return 10.0 * np.log10(np.mean(np.square(y[: k * n].reshape(k, n), dtype=np.float64), axis=1) + 1e-12)
-
-
 @pytest.mark.skipif(not (PRETRAINED / "awb-to-slt").is_dir(), reason="no shipped awb-to-slt bundle")
 def test_streaming_keeps_the_offline_loudness_contour():
     """The stream matches its level to the source's over seconds (``SynthConfig.level_time_s``), as offline
@@ -541,15 +536,17 @@ def test_streaming_keeps_the_offline_loudness_contour():
     """
     from workbench.audio import load_audio, resample
     from workbench.config import SynthConfig
+    from workbench.features import rms_energy
 
+    frames = FeatureConfig(win_ms=20.0, hop_ms=20.0)  # loudness of 20 ms frames, in dBFS
     conv = VoiceConverter.load(PRETRAINED / "awb-to-slt")
     y, sr = load_audio(SAMPLES / "awb" / "s041.flac", sr=16_000)
-    ref = _frame_db(conv.convert(y, sr)[0])
+    ref = rms_energy(conv.convert(y, sr)[0], cfg=frames)
     speech = ref > ref.max() - 40.0
     diff = {}
     for level_time_s in (2.0, 0.0):
         out, out_sr = convert_streaming(conv, y, sr, cfg=StreamConfig(synth=SynthConfig(level_time_s=level_time_s)))
-        got = _frame_db(resample(out, orig_sr=out_sr, target_sr=16_000))[: len(ref)]
+        got = rms_energy(resample(out, orig_sr=out_sr, target_sr=16_000), cfg=frames)[: len(ref)]
         diff[level_time_s] = float(np.mean(np.abs(got[speech] - ref[speech])))
     assert diff[2.0] < 2.0 and diff[2.0] < 0.5 * diff[0.0], diff
     with pytest.raises(ConfigError, match="level_time_s"):
