@@ -42,32 +42,28 @@ def rows() -> list[tuple[str, str, str]]:
     """``(what, case, outcome and message)`` for every case of the table."""
     found = []
     with tempfile.TemporaryDirectory() as tmp:
-        for i, (case, maker, _) in enumerate(table.AUDIO_CASES):
-            d = Path(tmp) / f"a{i}"
+        def case_dir(maker=table.write(table.tone()), name: str = "input.wav") -> tuple[Path, Path]:
+            """A fresh folder for one case, and its input file made by ``maker``."""
+            d = Path(tmp) / f"c{len(found)}"
             d.mkdir()
-            src = table._make(d, maker)
+            return d, table._make(d, maker, name)
+
+        for case, maker, _ in table.AUDIO_CASES:
+            d, src = case_dir(maker)
             rc, msg = run(["convert", "--model", "identity", src, d / "out.wav"])
             found.append(("input audio", case, msg if rc or msg.startswith("warning") else f"converts ({msg})"))
-        for i, (case, name, _) in enumerate(table.OUTPUT_CASES):
-            d = Path(tmp) / f"o{i}"
-            d.mkdir()
-            src = table._make(d, table.write(table.tone()))
+        for case, name, _ in table.OUTPUT_CASES:
+            d, src = case_dir()
             found.append(("output path", case, run(["convert", "--model", "identity", src, d / name])[1]))
-        for i, (case, damage, _) in enumerate(table.BUNDLE_CASES):
-            d = Path(tmp) / f"b{i}"
-            d.mkdir()
+        for case, damage, _ in table.BUNDLE_CASES:
+            d, src = case_dir()
             bundle = table._bundle(d)
             damage(bundle)
-            src = table._make(d, table.write(table.tone()))
             found.append(("model bundle", case, run(["convert", "--model", bundle, src, d / "out.wav"])[1]))
-        d = Path(tmp) / "missing"
-        d.mkdir()
-        src = table._make(d, table.write(table.tone()))
+        d, src = case_dir()
         found.append(("model bundle", "a missing bundle path", run(["convert", "--model", d / "nope", src, d / "o.wav"])[1]))
         for case, name in table.NAMES.items():
-            d = Path(tmp) / f"n{len(found)}"
-            d.mkdir()
-            src = table._make(d, table.write(table.tone()), name)
+            d, src = case_dir(name=name)
             rc, msg = run(["convert", "--model", "identity", src, d / "sub" / ".." / f"out {name.replace('/', '_')}"])
             found.append(("file name", case, msg if rc else f"converts ({msg})"))
         found += _app_rows(Path(tmp))
