@@ -43,9 +43,13 @@ with st.expander("Hyperparameters", expanded=True):
                              help="Perturbed copies of the source: a model that copes with more speakers.")
     name = h3.text_input("Model name", f"{source}-to-{target}")
     use_pre = h4.toggle("Clean clips first", help="Trim silence and normalise loudness (Preprocess page steps).")
+    phonetic = h4.toggle("Phone posteriors as input", BASE.phonetic_input,
+                         help="LSTM/GAN: the shipped phonetic encoder tells the model which sound each frame is "
+                              "(clearer words after conversion). GMMs ignore it.")
 try:
     cfg = replace(BASE, model=kind, epochs=int(epochs), gan_epochs=min(BASE.gan_epochs, int(epochs)),
                   learning_rate=float(lr), lookahead_frames=int(lookahead), augment=tuple(augment),
+                  phonetic_input=bool(phonetic),
                   n_jobs=1,  # analysis in this process: no worker processes forked from the server
                   model_cfg=ModelConfig(units=int(units), n_layers=int(layers)))
 except WorkbenchError as err:

@@ -45,6 +45,7 @@ def test_train_convert_evaluate_end_to_end(tmp_path):
     run_cli("train", "--source", src, "--target", tgt, "--model", "lstm", "--out", bundle, "--epochs", "12", "--seed", "1")
     meta = json.loads((bundle / "bundle.json").read_text())
     assert meta["kind"] == "lstm" and meta["target_voice"] == "tgt" and meta["schema_version"] == 1
+    assert meta["phonetic_input"] is True and meta["model_cfg"]["in_dim"] == 26 + 40  # phone posteriors by default
 
     out = tmp_path / "out.wav"
     run_cli("convert", "--model", bundle, src_test / "s041.flac", out)

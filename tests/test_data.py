@@ -171,3 +171,31 @@ def test_worker_pool_survives_a_page_script_as_main(tmp_path, monkeypatch):
     paths = sorted(root.glob("s00[1-6].flac"))
     feats = analyze_files(paths, FeatureConfig(), n_jobs=2)
     assert [f.name for f in feats] == [p.stem for p in paths] and sys.modules["__main__"] is fake
+
+
+@pytest.mark.parametrize(("overrides", "n_phonetic"), [({}, 40), ({"phonetic_input": False}, 0), ({"model": "gmm"}, 0)])
+def test_phonetic_inputs_are_the_encoders_posteriors_of_the_whole_take(overrides, n_phonetic):
+    """LSTM/GAN inputs end with the shipped encoder's posteriors, computed causally over the whole take (as a
+    live stream computes them) and then trimmed with the rest; GMMs and ``phonetic_input=False`` go without."""
+    from workbench.config import FeatureConfig, TrainConfig
+    from workbench.data import UtteranceFeatures, build_parallel_set, model_inputs
+    from workbench.phonetic import default_encoder
+
+    src, f0, idx = _toy_cepstra()
+    src[:20, 0] = src[-20:, 0] = -20.0  # silence around the "speech", so that trimming cuts it off
+    data = build_parallel_set([(UtteranceFeatures("a", src, f0), UtteranceFeatures("a", src[idx], f0[idx]))],
+                              cfg=TrainConfig(**overrides), feature_cfg=FeatureConfig())
+    x = data.inputs[0]
+    assert data.phonetic == bool(n_phonetic) and x.shape[1] == 26 + n_phonetic and len(x) < len(src)
+    if n_phonetic:
+        start = int(np.flatnonzero(np.all(model_inputs(src, f0)[:, :24] == x[0, :24], axis=1))[0])
+        np.testing.assert_allclose(x[:, 26:], default_encoder().posteriors(src)[start:start + len(x)], atol=1e-6)
+
+
+def test_phonetic_align_weight_is_validated():
+    from workbench.config import TrainConfig
+    from workbench.errors import ConfigError
+
+    assert TrainConfig(phonetic_align_weight=1.5).phonetic_align_weight == 1.5
+    with pytest.raises(ConfigError, match="phonetic_align_weight=-1"):
+        TrainConfig(phonetic_align_weight=-1.0)

@@ -42,24 +42,36 @@ def run(stream: StreamingConverter, x: np.ndarray, chunk: int) -> np.ndarray:
 
 
 # -------------------------------------------------------------------------------------- fixtures
-@pytest.fixture(scope="module")
-def tiny_lstm() -> VoiceConverter:
-    """A random 2-layer, 8-unit LSTM bundle with 4 frames of lookahead (nothing is trained)."""
+def make_tiny_lstm(phonetic: bool = False) -> VoiceConverter:
+    """A random 2-layer, 8-unit LSTM bundle with 4 frames of lookahead (nothing is trained); with ``phonetic``,
+    it also takes the shipped phonetic encoder's 40 phone posteriors."""
     from workbench.bundle import BundleMeta
     from workbench.data import F0Stats, NormStats
     from workbench.models.mapping import MappingModel
 
-    model = MappingModel(in_dim=26, out_dim=24, units=8, n_layers=2, dropout=0.0)
-    model(np.zeros((1, 3, 26), np.float32))
+    n_in = 26 + (40 if phonetic else 0)
+    model = MappingModel(in_dim=n_in, out_dim=24, units=8, n_layers=2, dropout=0.0)
+    model(np.zeros((1, 3, n_in), np.float32))
     rng = np.random.default_rng(0)
     meta = BundleMeta(
         kind="lstm", feature_cfg=FeatureConfig(),
         output_norm=NormStats(rng.normal(0, 0.05, 24).astype(np.float32), np.full(24, 0.05, np.float32)),
         source_f0=F0Stats(float(np.log(130.0)), 0.1), target_f0=F0Stats(float(np.log(200.0)), 0.1),
-        input_norm=NormStats(np.zeros(26, np.float32), np.ones(26, np.float32)),
-        model_cfg={"in_dim": 26, "out_dim": 24, "units": 8, "n_layers": 2, "dropout": 0.0}, lookahead_frames=4,
+        input_norm=NormStats(np.zeros(n_in, np.float32), np.ones(n_in, np.float32)),
+        model_cfg={"in_dim": n_in, "out_dim": 24, "units": 8, "n_layers": 2, "dropout": 0.0}, lookahead_frames=4,
+        phonetic_input=phonetic,
     )
     return VoiceConverter("tiny", kind="lstm", meta=meta, model=model)
+
+
+@pytest.fixture(scope="module")
+def tiny_lstm() -> VoiceConverter:
+    return make_tiny_lstm()
+
+
+@pytest.fixture(scope="module")
+def tiny_phonetic_lstm() -> VoiceConverter:
+    return make_tiny_lstm(phonetic=True)
 
 
 @pytest.fixture(scope="module")
@@ -153,8 +165,8 @@ def test_chunk_size_does_not_change_the_output(kind, tiny_lstm, f0_baseline, x48
         assert np.max(np.abs(other - outs[0])) <= 1e-4 * peak
 
 
-@pytest.mark.parametrize("kind", ["f0", "lstm"])
-def test_irregular_chunks_give_the_same_output(kind, tiny_lstm, f0_baseline, x48):
+@pytest.mark.parametrize("kind", ["f0", "lstm", "phonetic"])
+def test_irregular_chunks_give_the_same_output(kind, tiny_lstm, tiny_phonetic_lstm, f0_baseline, x48):
     """Chunks of 1 sample to 40 ms against 20 ms ones: equal to float rounding (the LSTM's batched matrix products).
 
     The synthesiser takes a pulse's voicing and envelope from the sample before its phase crossing; when that
@@ -162,7 +174,7 @@ def test_irregular_chunks_give_the_same_output(kind, tiny_lstm, f0_baseline, x48
     to 6e-4 of full scale between chunkings.
     """
     def make():
-        return StreamingConverter(tiny_lstm if kind == "lstm" else f0_baseline)
+        return StreamingConverter({"lstm": tiny_lstm, "phonetic": tiny_phonetic_lstm}.get(kind, f0_baseline))
 
     regular = run(make(), x48, 960)
     rng = np.random.default_rng(3)

@@ -40,6 +40,8 @@ class BundleMeta:
     model_cfg: dict[str, Any] | None = None
     lookahead_frames: int = 0
     use_f0_input: bool = True
+    phonetic_input: bool = False
+    phonetic_encoder: str = ""  # fingerprint of the encoder whose posteriors the model was trained on
     f0_mode: str = "global"
     source_voices: list[str] = field(default_factory=list)
     target_voice: str = ""
@@ -60,6 +62,8 @@ class BundleMeta:
             "model_cfg": self.model_cfg,
             "lookahead_frames": self.lookahead_frames,
             "use_f0_input": self.use_f0_input,
+            "phonetic_input": self.phonetic_input,
+            "phonetic_encoder": self.phonetic_encoder,
             "f0_mode": self.f0_mode,
             "input_norm": self.input_norm.to_dict() if self.input_norm else None,
             "output_norm": self.output_norm.to_dict(),
@@ -81,6 +85,8 @@ class BundleMeta:
             model_cfg=d.get("model_cfg"),
             lookahead_frames=int(d.get("lookahead_frames", 0)),
             use_f0_input=bool(d.get("use_f0_input", True)),
+            phonetic_input=bool(d.get("phonetic_input", False)),  # bundles from before the encoder: without
+            phonetic_encoder=str(d.get("phonetic_encoder", "")),
             f0_mode=d.get("f0_mode", "global"),
             source_voices=list(d.get("source_voices", [])),
             target_voice=d.get("target_voice", ""),

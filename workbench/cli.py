@@ -42,7 +42,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         pair_files(source, args.target)
     consent = check_consent(args.target, confirmed=args.i_have_consent)
     overrides = {"model": args.model, "seed": args.seed, "augment": tuple(args.augment or ()),
-                 "strategy": args.strategy}
+                 "strategy": args.strategy, "phonetic_input": not args.no_phonetic}
     if args.epochs is not None:
         overrides["epochs"] = args.epochs
         overrides["gan_epochs"] = min(TrainConfig().gan_epochs, args.epochs)  # used by kinds with a GAN stage
@@ -158,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
                    help="tf.distribute strategy: default (one device), mirrored (all local GPUs), multiworker")
     t.add_argument("--checkpoint-dir", help="save a checkpoint every epoch here and resume from it")
+    t.add_argument("--no-phonetic", action="store_true",
+                   help="LSTM/GAN: train without the phonetic encoder's phone posteriors as input")
     t.add_argument("--i-have-consent", action="store_true", help="confirm the target voice's owner agreed")
     t.set_defaults(func=cmd_train)
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from .config import TrainConfig
 from .data import ParallelSet, make_dataset, make_windows, realign
-from .errors import TrainingStopped
+from .errors import ConfigError, TrainingStopped
 from .training import Progress, ProgressFn, TrainSplit
 
 
@@ -150,6 +150,11 @@ def train_mapping(
     initial_epoch = 0
     if state is not None:
         resumed = keras.models.load_model(directory / state["model"], safe_mode=True)
+        old, new = [w.shape for w in resumed.get_weights()], [w.shape for w in model.get_weights()]
+        if old != new:  # e.g. a checkpoint from before phonetic input, or other model sizes
+            raise ConfigError(f"The checkpoint in {directory} was trained with other settings (weight shapes "
+                              f"{old[:1]} against {new[:1]}); train with the same settings, or delete the folder "
+                              "to start afresh.")
         model.set_weights(resumed.get_weights())
         initial_epoch = int(state["epoch"])
     optimizer = keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0)
@@ -267,6 +272,7 @@ def fit_lstm(data: ParallelSet, split: TrainSplit, *, cfg: TrainConfig, on_progr
 
     from .models.lstm import LstmMapper, NumpyLSTM
     from .models.mapping import MappingModel
+    from .phonetic import default_encoder
 
     keras.utils.set_random_seed(cfg.seed)  # Keras has only process-wide seeds
     tf.config.experimental.enable_op_determinism()
@@ -281,7 +287,8 @@ def fit_lstm(data: ParallelSet, split: TrainSplit, *, cfg: TrainConfig, on_progr
             data = replace(data, targets=list(data.targets), weights=list(data.weights))  # the caller's set stays as is
             mapper = LstmMapper(NumpyLSTM.from_model(model), input_norm=split.input_norm,
                                 output_norm=split.output_norm, lookahead_frames=cfg.lookahead_frames,
-                                use_f0_input=cfg.use_f0_input, lf0_init=data.source_f0.mean)
+                                use_f0_input=cfg.use_f0_input, lf0_init=data.source_f0.mean,
+                                phonetic=default_encoder() if data.phonetic else None)
             if on_progress:
                 on_progress(Progress("alignment", 0, 1, 0, len(data.sources), {}, 0.0))
             realign(data, lambda u: mapper.map_utterance(u.mcep, u.f0), cfg=cfg)

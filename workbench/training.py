@@ -167,6 +167,14 @@ def train_conversion(
 
 
 
+def _encoder_fingerprint(data: ParallelSet) -> str:
+    if not data.phonetic:
+        return ""
+    from .phonetic import default_encoder
+
+    return default_encoder().fingerprint
+
+
 def assemble_meta(data: ParallelSet, split: TrainSplit, fitted, *, cfg: TrainConfig, feature_cfg: FeatureConfig,
                   source_voices: Sequence[str], target_voice: str, n_pairs: int, elapsed_s: float) -> BundleMeta:
     """The bundle's metadata, built once from the data, the split and what the fit decided."""
@@ -175,7 +183,8 @@ def assemble_meta(data: ParallelSet, split: TrainSplit, fitted, *, cfg: TrainCon
         kind=cfg.model, feature_cfg=feature_cfg, output_norm=split.output_norm, source_f0=data.source_f0,
         target_f0=data.target_f0, input_norm=split.input_norm if fitted.use_input_norm else None,
         model_cfg=fitted.model_cfg, lookahead_frames=fitted.lookahead_frames, use_f0_input=cfg.use_f0_input,
-        f0_mode=data.f0_mode, source_voices=list(source_voices), target_voice=target_voice,
+        phonetic_input=data.phonetic, phonetic_encoder=_encoder_fingerprint(data), f0_mode=data.f0_mode, source_voices=list(source_voices),
+        target_voice=target_voice,
         train_args={**cfg.to_dict(), "n_pairs": n_pairs, "n_utterances": len(data.inputs),
                     **({"history": fitted.history} if fitted.history else {})},
         metrics=({"val_loss": float(np.nanmin(val)), "epochs_run": len(fitted.history.get("loss", [])),

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..data import NormStats, model_inputs
 from ..errors import BundleError
+from ..phonetic import PhoneticEncoder, PhoneticState, default_encoder
 from .base import FrameMapper
 
 KERAS_FILE = "model.keras"
@@ -100,37 +101,52 @@ class NumpyLSTM:
         return h_seq @ self.w_out + self.b_out, new_state
 
 
+def _phonetic_encoder(meta) -> PhoneticEncoder | None:
+    """The shipped encoder for a bundle trained on phone posteriors; refused when it is not the one it learnt from."""
+    if not meta.phonetic_input:
+        return None
+    encoder = default_encoder()
+    if meta.phonetic_encoder and meta.phonetic_encoder != encoder.fingerprint:
+        raise BundleError(f"This model was trained on the posteriors of phonetic encoder {meta.phonetic_encoder}, but "
+                          f"the installed one is {encoder.fingerprint}; retrain the model (or restore the encoder it "
+                          "was trained with in workbench/pretrained/phonetic).")
+    return encoder
+
+
 @dataclass(frozen=True)
 class LstmState:
-    """A stream's LSTM state and the log-F0 held over unvoiced frames."""
+    """A stream's LSTM state, the log-F0 held over unvoiced frames and the phonetic encoder's history."""
 
     lstm: list
     lf0_hold: float
+    phonetic: PhoneticState | None = None
 
 
 class LstmMapper(FrameMapper):
     """normalise -> (log-F0, voicing) inputs -> NumPy LSTM -> de-normalise; ``lookahead_frames`` of delay.
 
     Offline, the log-F0 input is interpolated over unvoiced stretches (the whole track is known); live
-    it is held from the last voiced frame (the next voiced frame is not known yet).
+    it is held from the last voiced frame (the next voiced frame is not known yet). With a ``phonetic``
+    encoder, its (causal) phone posteriors of each frame are appended to the input, the same offline and live.
     """
 
     kind = "lstm"
 
     def __init__(self, lstm: NumpyLSTM, *, input_norm: NormStats, output_norm: NormStats, lookahead_frames: int,
-                 use_f0_input: bool, lf0_init: float, kind: str = "lstm"):
+                 use_f0_input: bool, lf0_init: float, kind: str = "lstm", phonetic: PhoneticEncoder | None = None):
         super().__init__(kind)
         self.lstm, self.input_norm, self.output_norm = lstm, input_norm, output_norm
         self.lookahead_frames, self.use_f0_input, self.lf0_init = int(lookahead_frames), use_f0_input, float(lf0_init)
+        self.phonetic = phonetic
 
     @classmethod
     def from_model(cls, model: Any, meta, *, kind: str = "") -> LstmMapper:
         return cls(NumpyLSTM.from_model(model), input_norm=meta.input_norm, output_norm=meta.output_norm,
                    lookahead_frames=meta.lookahead_frames, use_f0_input=meta.use_f0_input,
-                   lf0_init=meta.source_f0.mean, kind=kind or meta.kind)
+                   lf0_init=meta.source_f0.mean, kind=kind or meta.kind, phonetic=_phonetic_encoder(meta))
 
     def initial_state(self) -> LstmState:
-        return LstmState(self.lstm.initial_state(), self.lf0_init)
+        return LstmState(self.lstm.initial_state(), self.lf0_init, PhoneticState() if self.phonetic else None)
 
     def _run(self, x: np.ndarray, state) -> tuple[np.ndarray, Any]:
         out, state = self.lstm.run(self.input_norm.apply(x), state)
@@ -145,12 +161,17 @@ class LstmMapper(FrameMapper):
                     hold = float(np.log(v))
                 lf0[i] = hold
             parts += [lf0[:, None], (np.asarray(f0_hz) > 0).astype(np.float64)[:, None]]
+        phonetic = state.phonetic
+        if self.phonetic is not None:
+            ppg, phonetic = self.phonetic.stream(mcep, phonetic)
+            parts.append(ppg)
         out, lstm_state = self._run(np.concatenate(parts, axis=1).astype(np.float32), state.lstm)
-        return out, LstmState(lstm_state, hold)
+        return out, LstmState(lstm_state, hold, phonetic)
 
     def map_utterance(self, mcep: np.ndarray, f0_hz: np.ndarray) -> np.ndarray:
         L = self.lookahead_frames
-        x = model_inputs(mcep, f0_hz, use_f0=self.use_f0_input)
+        ppg = self.phonetic.posteriors(mcep) if self.phonetic is not None else None
+        x = model_inputs(mcep, f0_hz, use_f0=self.use_f0_input, posteriors=ppg)
         x = np.pad(x, ((0, L), (0, 0)), mode="edge") if L else x
         out, _ = self._run(x, None)
         return np.concatenate([np.asarray(mcep[:, :1], np.float64), out[L:]], axis=1)
