@@ -190,12 +190,3 @@ def test_phonetic_inputs_are_the_encoders_posteriors_of_the_whole_take(overrides
     if n_phonetic:
         start = int(np.flatnonzero(np.all(model_inputs(src, f0)[:, :24] == x[0, :24], axis=1))[0])
         np.testing.assert_allclose(x[:, 26:], default_encoder().posteriors(src)[start:start + len(x)], atol=1e-6)
-
-
-def test_phonetic_align_weight_is_validated():
-    from workbench.config import TrainConfig
-    from workbench.errors import ConfigError
-
-    assert TrainConfig(phonetic_align_weight=1.5).phonetic_align_weight == 1.5
-    with pytest.raises(ConfigError, match="phonetic_align_weight=-1"):
-        TrainConfig(phonetic_align_weight=-1.0)

@@ -175,8 +175,7 @@ class TrainConfig(_JsonConfig):
     (``losses.mapping_loss``), against transitions smeared in time.
     ``phonetic_input`` gives LSTM and GAN models the shipped phonetic encoder's phone posteriors of each source
     frame as extra input (``workbench.phonetic``): which sound a frame is, in a speaker-independent form that
-    40 sentences of one voice cannot teach. GMMs ignore it. ``phonetic_align_weight`` > 0 (with phonetic input)
-    adds the phone posteriors of both voices to the DTW distance that pairs source and target frames.
+    40 sentences of one voice cannot teach. GMMs ignore it.
     """
 
     model: str = "lstm"
@@ -195,7 +194,6 @@ class TrainConfig(_JsonConfig):
     output_scale: str = "global"
     use_f0_input: bool = True
     phonetic_input: bool = True
-    phonetic_align_weight: float = 0.0
     gmm_components: int = 16
     gan_epochs: int = 25
     gan_adv_weight: float = 0.3
@@ -233,9 +231,6 @@ class TrainConfig(_JsonConfig):
             raise ConfigError(f"realign_rounds={self.realign_rounds} must be 0 or 1 (realign once and refine).")
         if not 0.0 <= self.delta_weight <= 10.0:
             raise ConfigError(f"delta_weight={self.delta_weight} must be in [0, 10]; 0 trains on squared error alone.")
-        if not 0.0 <= self.phonetic_align_weight <= 100.0:
-            raise ConfigError(f"phonetic_align_weight={self.phonetic_align_weight} must be in [0, 100]; 0 aligns on the "
-                              "mel-cepstrum alone.")
         if self.output_scale not in ("global", "per_dim"):
             raise ConfigError(f"output_scale={self.output_scale!r}; choose global or per_dim.")
         unknown = set(self.augment) - {"pitch", "formant", "speed"}

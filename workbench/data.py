@@ -122,16 +122,13 @@ def dtw_path(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return wp[::-1]
 
 
-def align_to_source(src_mc: np.ndarray, tgt_mc: np.ndarray, *, guide: np.ndarray | None = None,
-                    phones: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[slice, np.ndarray]:
+def align_to_source(src_mc: np.ndarray, tgt_mc: np.ndarray, *, guide: np.ndarray | None = None) -> tuple[slice, np.ndarray]:
     """Align target frames to the source's time axis.
 
     DTW runs on the speech region of each utterance, on ``c_1..c_M`` (``c_0``, the loudness, is left
     out so that level differences do not drive the alignment). ``guide``, when given, replaces the
     source in the distance: a first conversion of the source lies closer to the target, so aligning it
-    instead gives a cleaner path (iterative refinement). ``phones``, the source's and the target's
-    features from their phone posteriors (``phone_distance_features``), are appended to both sides so that
-    frames of the same phone are near whoever speaks them.
+    instead gives a cleaner path (iterative refinement).
 
     Returns
     -------
@@ -142,21 +139,12 @@ def align_to_source(src_mc: np.ndarray, tgt_mc: np.ndarray, *, guide: np.ndarray
     """
     s, t = trim_range(src_mc[:, 0]), trim_range(tgt_mc[:, 0])
     xs, ys = src_mc[s], tgt_mc[t]
-    a, b = (xs if guide is None else guide[s])[:, 1:], ys[:, 1:]
-    if phones is not None:
-        a, b = np.concatenate([a, phones[0][s]], axis=1), np.concatenate([b, phones[1][t]], axis=1)
-    path = dtw_path(a, b)
+    path = dtw_path((xs if guide is None else guide[s])[:, 1:], ys[:, 1:])
     sums = np.zeros_like(xs, dtype=np.float64)
     counts = np.zeros(len(xs))
     np.add.at(sums, path[:, 0], ys[path[:, 1]])
     np.add.at(counts, path[:, 0], 1.0)
     return s, (sums / np.maximum(counts, 1.0)[:, None]).astype(np.float32)
-
-
-def phone_distance_features(posteriors: np.ndarray, weight: float) -> np.ndarray:
-    """``weight * sqrt(posteriors)``: Euclidean distance between two such rows is ``weight`` times the
-    Hellinger distance of the phone distributions (0 for the same phone, up to ``weight * sqrt 2``)."""
-    return (weight * np.sqrt(np.maximum(posteriors, 0.0))).astype(np.float32)
 
 
 # ---------------------------------------------------------------------------------------- statistics
@@ -344,8 +332,7 @@ def build_parallel_set(
             variants.append((v, c))
         for v, c in variants:
             ppg = encoder.posteriors(v.mcep) if encoder is not None else None  # causal: the whole take, as live
-            sl, tgt_aligned = align_to_source(v.mcep, tgt.mcep, guide=None if c is v else c.mcep,
-                                              phones=_phone_pair(c.mcep, tgt.mcep, cfg))
+            sl, tgt_aligned = align_to_source(v.mcep, tgt.mcep, guide=None if c is v else c.mcep)
             x = model_inputs(v.mcep[sl], v.f0[sl], use_f0=cfg.use_f0_input, posteriors=None if ppg is None else ppg[sl])
             w = np.where(speech_mask(tgt_aligned[:, 0]), 1.0, cfg.silence_weight).astype(np.float32)
             names.append(v.name)
@@ -358,16 +345,6 @@ def build_parallel_set(
                        phonetic=encoder is not None)
 
 
-def _phone_pair(src_mc: np.ndarray, tgt_mc: np.ndarray, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray] | None:
-    """Both sides' phone features for the alignment (``cfg.phonetic_align_weight`` > 0 with phonetic input)."""
-    if not uses_phonetic(cfg) or cfg.phonetic_align_weight <= 0:
-        return None
-    from .phonetic import default_encoder
-
-    enc, w = default_encoder(), cfg.phonetic_align_weight
-    return phone_distance_features(enc.posteriors(src_mc), w), phone_distance_features(enc.posteriors(tgt_mc), w)
-
-
 def realign(data: ParallelSet, convert, *, cfg: TrainConfig) -> None:
     """Recompute every target alignment with DTW between ``convert(source)`` and the target (in place).
 
@@ -375,7 +352,7 @@ def realign(data: ParallelSet, convert, *, cfg: TrainConfig) -> None:
     unchanged (same source frames), only the aligned targets and their weights move.
     """
     for i, (src, tgt) in enumerate(zip(data.sources, data.target_feats)):
-        _, aligned = align_to_source(src.mcep, tgt.mcep, guide=convert(src), phones=_phone_pair(src.mcep, tgt.mcep, cfg))
+        _, aligned = align_to_source(src.mcep, tgt.mcep, guide=convert(src))
         data.targets[i] = aligned
         data.weights[i] = np.where(speech_mask(aligned[:, 0]), 1.0, cfg.silence_weight).astype(np.float32)
 
