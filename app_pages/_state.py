@@ -113,6 +113,15 @@ def load_clip(data: bytes, name: str, sr: int) -> tuple[np.ndarray, list[str]]:
     return y, [str(w.message) for w in caught if issubclass(w.category, audio.AudioWarning)]
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def phone_posteriors(data: bytes, name: str) -> np.ndarray:
+    """``phonetic.phone_posteriorgram`` of a clip (the shipped encoder; its own 16 kHz analysis)."""
+    from workbench.phonetic import phone_posteriorgram
+
+    y, _ = load_clip(data, name, FeatureConfig().sr)
+    return phone_posteriorgram(y, FeatureConfig().sr)
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def analyse_clip(data: bytes, name: str, cfg: FeatureConfig) -> tuple[np.ndarray, features.FeatureSet]:
     """Decode ``data`` at ``cfg.sr`` and compute every feature with ``features.extract_all``.

@@ -9,6 +9,7 @@ from workbench import plots
 from workbench.config import F0_METHODS, FeatureConfig
 from workbench.errors import WorkbenchError
 from workbench.features import summarize_clip
+from workbench.phonetic import default_encoder
 
 BASE = FeatureConfig()
 
@@ -107,6 +108,9 @@ figures = {
                                plots.energy_figure(feats.rms_db, cfg, feats.centroid_hz)],
     "WORLD vocoder": lambda: [plots.envelope_figure(feats.sp_db, cfg, kind="sp"),
                               plots.envelope_figure(feats.ap, cfg, kind="ap"), plots.mcep_figure(feats.mcep, cfg)],
+    "Phones": lambda: [plots.posteriorgram_figure(
+        _state.phone_posteriors(data, name), default_encoder().phones, FeatureConfig(),
+        title="Phone posteriorgram: what the phonetic encoder hears (LSTM/GAN models get these as input)")],
 }
 tabs = st.tabs(list(figures), key=_state.EXPLORE_TAB, on_change="rerun")
 for tab, make in zip(tabs, figures.values(), strict=True):

@@ -88,7 +88,8 @@ def test_explore_renders_every_figure(explore):
     assert "Explore" in at.title[0].value
     assert not at.error and not at.warning
     assert [s.label for s in at.selectbox] == ["Voice", "Sentence"] and at.selectbox[0].value == "high"
-    assert [t.label for t in at.tabs] == ["Waveform & spectrogram", "Mel & MFCC", "Pitch & energy", "WORLD vocoder"]
+    assert [t.label for t in at.tabs] == ["Waveform & spectrogram", "Mel & MFCC", "Pitch & energy", "WORLD vocoder",
+                                          "Phones"]
     assert charts(at) == FIRST_TAB  # only the open tab is drawn
     assert stats(at)["median F0 (Hz)"] == pytest.approx(220.0, rel=0.03)
     assert stats(at)["duration (s)"] == pytest.approx(0.8)
@@ -115,6 +116,7 @@ def test_explore_slider_change_rerenders(explore):
     ("Pitch & energy", ["Fundamental frequency (F0)", "Energy and spectral centroid"]),
     ("WORLD vocoder", ["WORLD spectral envelope (CheapTrick)", "WORLD aperiodicity (D4C)",
                        "Mel-cepstrum (order 24, α=0.42, c0 hidden)"]),
+    ("Phones", ["Phone posteriorgram: what the phonetic encoder hears (LSTM/GAN models get these as input)"]),
 ])
 def test_explore_tabs_draw_their_figures(explore, tab, titles):
     explore.session_state[_state.EXPLORE_TAB] = tab  # as a click on the tab would

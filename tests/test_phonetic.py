@@ -129,3 +129,15 @@ def test_a_bundle_trained_on_another_encoder_is_refused():
     assert ok.map_utterance(mc, np.full(50, 120.0)).shape == (50, 25)
     with pytest.raises(BundleError, match="retrain the model"):
         LstmMapper.from_model(lstm, meta("0123456789abcdef"))
+
+
+def test_posteriorgram_of_a_clip_is_drawn_at_the_frames_it_names(awb_test_clip):
+    from workbench.phonetic import phone_posteriorgram
+
+    y, sr, _, mc = awb_test_clip
+    enc = default_encoder()
+    pg = phone_posteriorgram(y, sr)
+    assert pg.shape == (len(mc), enc.n_phones)
+    np.testing.assert_allclose(pg[: len(mc) - enc.delay], enc.posteriors(mc)[enc.delay:], atol=1e-6)
+    y48 = np.repeat(y, 3)  # any rate: resampled to the encoder's analysis rate
+    assert phone_posteriorgram(y48, 48_000).shape[1] == enc.n_phones

@@ -266,3 +266,13 @@ def test_f0_histogram_counts_voiced_frames_in_percent():
     assert heights.max() == pytest.approx(75.0) and 90 < centers[np.argmax(heights)] < 110
     assert fig.layout.xaxis.type == "log"
     assert np.asarray(plots.f0_histogram_figure(np.zeros(5)).data[0].y, dtype=float).sum() == 0.0  # nothing voiced
+
+
+def test_posteriorgram_figure_labels_rows_with_phones():
+    phones = ["SIL", "AA", "B"]
+    post = np.tile(np.array([[0.8, 0.1, 0.1], [0.1, 0.1, 0.8]], np.float32), (50, 1))
+    fig = plots.posteriorgram_figure(post, phones)
+    heat = fig.data[0]
+    assert list(heat.y) == phones and heat.z.shape == (3, 100) and heat.zmin == 0.0 and heat.zmax == 1.0
+    with pytest.raises(ValueError, match="posteriors"):
+        plots.posteriorgram_figure(post[:, :2], phones)

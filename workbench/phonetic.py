@@ -157,6 +157,34 @@ class PhoneticEncoder:
                    delay=meta.get("delay", 0), n_coeffs=meta.get("n_coeffs", 25))
 
 
+def phone_posteriorgram(y: np.ndarray, sr: int, *, encoder: PhoneticEncoder | None = None) -> np.ndarray:
+    """Phone posteriors of a clip, one row per 5 ms frame of ``FeatureConfig()`` (the encoder's analysis),
+    each row about the frame it is drawn at (the encoder's ``delay`` taken back; the last rows repeat).
+
+    Parameters
+    ----------
+    y : np.ndarray
+        Mono audio in [-1, 1]; resampled to the analysis rate.
+    sr : int
+        Its sample rate in Hz.
+
+    Returns
+    -------
+    np.ndarray, shape (n_frames, n_phones)
+        Rows sum to 1; columns follow ``encoder.phones``.
+    """
+    from .audio import resample
+    from .config import FeatureConfig
+    from .features import sp_to_mcep, world_analyze
+
+    encoder = encoder or default_encoder()
+    fc = FeatureConfig()
+    x = resample(y, orig_sr=sr, target_sr=fc.sr) if sr != fc.sr else y
+    post = encoder.posteriors(sp_to_mcep(world_analyze(x, cfg=fc).sp, cfg=fc))
+    d = min(encoder.delay, len(post) - 1)
+    return np.concatenate([post[d:], np.repeat(post[-1:], d, axis=0)], axis=0)
+
+
 @lru_cache(maxsize=1)
 def default_encoder() -> PhoneticEncoder:
     """The shipped encoder (loaded once per process)."""

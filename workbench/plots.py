@@ -259,6 +259,27 @@ def mcep_figure(mcep: np.ndarray, cfg: FeatureConfig = DEFAULT_FEATURES, *, incl
     return _layout(fig, title=label, x_title="time (s)", y_title="coefficient", height=height)
 
 
+def posteriorgram_figure(posteriors: np.ndarray, phones: Sequence[str], cfg: FeatureConfig = DEFAULT_FEATURES, *,
+                         title: str = "Phone posteriorgram", height: int = HEIGHT) -> go.Figure:
+    """Phone posteriors over time (``workbench.phonetic.phone_posteriorgram``) as a heatmap, one row per phone.
+
+    Parameters
+    ----------
+    posteriors : np.ndarray, shape (n_frames, n_phones)
+    phones : sequence of str
+        Row labels (``PhoneticEncoder.phones``).
+    """
+    p = np.asarray(posteriors, dtype=np.float32)
+    if p.ndim != 2 or p.shape[1] != len(phones):
+        raise ValueError(f"Expected (n_frames, {len(phones)}) posteriors, got shape {p.shape}.")
+    heat, _ = _heatmap(p, cfg, colorscale=SPEC_COLORS, colorbar_title="p", hover_y="%{y}")
+    heat.update(y=list(phones), zmin=0.0, zmax=1.0)
+    fig = go.Figure(heat)
+    _layout(fig, title=title, x_title="time (s)", y_title="phone", height=max(height, 14 * len(phones)))
+    fig.update_yaxes(type="category", tickfont={"size": 9})
+    return fig
+
+
 # ---------------------------------------------------------------------------------- training, metrics
 def loss_figure(history: Mapping[str, Sequence[float]], *, title: str = "Loss", log_y: bool = False,
                 height: int = HEIGHT) -> go.Figure:
