@@ -238,9 +238,11 @@ def _edit_meta(change):
 
 BUNDLE_CASES = [
     ("corrupt bundle.json", lambda b: (b / "bundle.json").write_text('{"schema_version": 1, "kind": '), r"bundle\.json is corrupt"),
-    # conversion reads the NumPy weights (weights.npz); model.keras is only for training and resume
+    # conversion reads the NumPy weights (weights.npz); model.keras (training, resume) is only checked to be whole
     ("truncated weights.npz", lambda b: (b / "weights.npz").write_bytes((b / "weights.npz").read_bytes()[:5000]),
      r"weights\.npz .*corrupt"),
+    ("truncated model.keras", lambda b: (b / "model.keras").write_bytes((b / "model.keras").read_bytes()[:200]),
+     r"model\.keras is corrupt .*the bundle is damaged"),
     ("missing weights and model", lambda b: [(b / n).unlink() for n in ("weights.npz", "model.keras")],
      r"model\.keras is missing; the bundle is incomplete"),
     ("newer schema", _edit_meta(lambda m: m.update(schema_version=2)), r"schema version 2 is not supported"),

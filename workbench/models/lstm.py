@@ -181,6 +181,10 @@ class LstmMapper(FrameMapper):
     def load_model(cls, path: str | os.PathLike, meta) -> NumpyLSTM:
         """``weights.npz`` as a ``NumpyLSTM`` (no Keras); bundles without it load ``model.keras``."""
         path = Path(path)
+        keras_file = path / KERAS_FILE
+        if keras_file.is_file() and not zipfile.is_zipfile(keras_file):  # cheap: reads the zip directory, no Keras
+            raise BundleError(f"{path.name}/{KERAS_FILE} is corrupt (not a complete .keras archive); the bundle is "
+                              "damaged — retrain the model or restore the bundle.")
         if (path / WEIGHTS_FILE).is_file():
             lstm = NumpyLSTM.load(path / WEIGHTS_FILE)
         else:
