@@ -44,6 +44,7 @@ import make_source_voices as m2o  # noqa: E402
 from workbench.config import FeatureConfig  # noqa: E402
 from workbench.data import analyze_files  # noqa: E402
 from workbench.errors import AudioError  # noqa: E402
+from workbench.features import n_frames  # noqa: E402
 from workbench.phonetic import DEFAULT_DIR, PhoneticEncoder, causal_windows  # noqa: E402
 from workbench.speech.align import PHONES, align_phones, frame_labels  # noqa: E402
 
@@ -81,8 +82,7 @@ def _labels(path: Path) -> np.ndarray | None:
     except AudioError:
         return None  # e.g. an accent the en-us model cannot follow through the transcript
     fc = FeatureConfig()
-    n = 1 + len(y) * fc.sr // sr // fc.hop_length
-    return frame_labels(segments, n, fc.hop_ms / 1000.0)
+    return frame_labels(segments, n_frames(len(y) * fc.sr // sr, fc), fc.hop_ms / 1000.0)
 
 
 def dataset(pairs: list[tuple[Path, Path]], labels: dict[Path, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

@@ -117,11 +117,9 @@ class PhoneticEncoder:
         m = np.asarray(mcep, np.float32)[:, : self.n_coeffs]
         if len(m) == 0:
             return np.zeros((0, self.n_phones), np.float32), state or PhoneticState()
-        past = state.history if state is not None else None
+        past = state.history if state is not None and state.history is not None else np.repeat(m[:1], self.history, axis=0)
         out = self.classify_windows(causal_windows(m, self.offsets, past))
-        full = m if past is None else np.concatenate([past, m], axis=0)
-        if len(full) < self.history:  # a stream shorter than the window so far: keep its first frame's padding
-            full = np.concatenate([np.repeat(full[:1], self.history - len(full), axis=0), full], axis=0)
+        full = np.concatenate([past, m], axis=0)  # always >= history rows: the padding carries over
         return out, PhoneticState(full[len(full) - self.history :].copy())
 
     def posteriors(self, mcep: np.ndarray) -> np.ndarray:
@@ -175,12 +173,12 @@ def phone_posteriorgram(y: np.ndarray, sr: int, *, encoder: PhoneticEncoder | No
     """
     from .audio import resample
     from .config import FeatureConfig
-    from .features import sp_to_mcep, world_analyze
+    from .features import mcep
 
     encoder = encoder or default_encoder()
     fc = FeatureConfig()
     x = resample(y, orig_sr=sr, target_sr=fc.sr) if sr != fc.sr else y
-    post = encoder.posteriors(sp_to_mcep(world_analyze(x, cfg=fc).sp, cfg=fc))
+    post = encoder.posteriors(mcep(x, cfg=fc))
     d = min(encoder.delay, len(post) - 1)
     return np.concatenate([post[d:], np.repeat(post[-1:], d, axis=0)], axis=0)
 
