@@ -46,10 +46,15 @@ with st.expander("Hyperparameters", expanded=True):
     phonetic = h4.toggle("Phone posteriors as input", BASE.phonetic_input,
                          help="LSTM/GAN: the shipped phonetic encoder tells the model which sound each frame is "
                               "(clearer words after conversion). GMMs ignore it.")
+    phone_loss = h4.select_slider("Phonetic loss weight", [0.0, 0.1, 0.3, 1.0], BASE.phonetic_loss_weight,
+                                  disabled=not phonetic,
+                                  help="With phone posteriors: how much the loss asks that the encoder still hears "
+                                       "each predicted frame's phone (crisper words, a little higher MCD). 0 is "
+                                       "squared error alone.")
 try:
     cfg = replace(BASE, model=kind, epochs=int(epochs), gan_epochs=min(BASE.gan_epochs, int(epochs)),
                   learning_rate=float(lr), lookahead_frames=int(lookahead), augment=tuple(augment),
-                  phonetic_input=bool(phonetic),
+                  phonetic_input=bool(phonetic), phonetic_loss_weight=float(phone_loss),
                   n_jobs=1,  # analysis in this process: no worker processes forked from the server
                   model_cfg=ModelConfig(units=int(units), n_layers=int(layers)))
 except WorkbenchError as err:

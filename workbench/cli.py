@@ -43,6 +43,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     consent = check_consent(args.target, confirmed=args.i_have_consent)
     overrides = {"model": args.model, "seed": args.seed, "augment": tuple(args.augment or ()),
                  "strategy": args.strategy, "phonetic_input": not args.no_phonetic}
+    if args.phonetic_loss is not None:
+        overrides["phonetic_loss_weight"] = args.phonetic_loss
     if args.epochs is not None:
         overrides["epochs"] = args.epochs
         overrides["gan_epochs"] = min(TrainConfig().gan_epochs, args.epochs)  # used by kinds with a GAN stage
@@ -160,6 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--checkpoint-dir", help="save a checkpoint every epoch here and resume from it")
     t.add_argument("--no-phonetic", action="store_true",
                    help="LSTM/GAN: train without the phonetic encoder's phone posteriors as input")
+    t.add_argument("--phonetic-loss", type=float, default=None, metavar="W",
+                   help="LSTM/GAN: weight of the phonetic term of the loss (the encoder must still name each "
+                        "predicted frame's phone; 0 is squared error alone; default from TrainConfig)")
     t.add_argument("--i-have-consent", action="store_true", help="confirm the target voice's owner agreed")
     t.set_defaults(func=cmd_train)
 

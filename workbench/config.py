@@ -176,6 +176,10 @@ class TrainConfig(_JsonConfig):
     ``phonetic_input`` gives LSTM and GAN models the shipped phonetic encoder's phone posteriors of each source
     frame as extra input (``workbench.phonetic``): which sound a frame is, in a speaker-independent form that
     40 sentences of one voice cannot teach. GMMs ignore it.
+    ``phonetic_loss_weight`` (with ``phonetic_input``; ``losses.PhoneticLoss``) adds the cross-entropy between the
+    encoder's reading of each *predicted* frame and the source frame's most likely phone to the LSTM's loss:
+    squared error alone settles between neighbouring sounds, this term makes the prediction commit to one.
+    The GAN stage keeps its own loss.
     """
 
     model: str = "lstm"
@@ -194,6 +198,7 @@ class TrainConfig(_JsonConfig):
     output_scale: str = "global"
     use_f0_input: bool = True
     phonetic_input: bool = True
+    phonetic_loss_weight: float = 0.3
     gmm_components: int = 16
     gan_epochs: int = 25
     gan_adv_weight: float = 0.3
@@ -231,6 +236,9 @@ class TrainConfig(_JsonConfig):
             raise ConfigError(f"realign_rounds={self.realign_rounds} must be 0 or 1 (realign once and refine).")
         if not 0.0 <= self.delta_weight <= 10.0:
             raise ConfigError(f"delta_weight={self.delta_weight} must be in [0, 10]; 0 trains on squared error alone.")
+        if not 0.0 <= self.phonetic_loss_weight <= 10.0:
+            raise ConfigError(f"phonetic_loss_weight={self.phonetic_loss_weight} must be in [0, 10]; 0 trains on "
+                              "squared error alone.")
         if self.output_scale not in ("global", "per_dim"):
             raise ConfigError(f"output_scale={self.output_scale!r}; choose global or per_dim.")
         unknown = set(self.augment) - {"pitch", "formant", "speed"}

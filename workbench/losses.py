@@ -51,6 +51,76 @@ class TrajectoryLoss(keras.losses.Loss):
         return {**super().get_config(), "delta_weight": self.delta_weight}
 
 
+@keras.saving.register_keras_serializable(package="workbench")
+class PhoneticLoss(keras.losses.Loss):
+    """The mapping loss plus ``weight`` times a phonetic term: does the predicted frame still name its phone?
+
+    Squared error pulls a model towards the mean of what it cannot predict, and the mean of neighbouring
+    sounds is no sound at all: words blur. Here the shipped phonetic encoder (``workbench.phonetic``, frozen)
+    classifies the predicted mel-cepstra and the cross-entropy against the source frame's phone (a one-hot or
+    soft distribution; training gives the encoder's most likely phone of the source frame) is added, so a
+    prediction that drifts between phones costs more than one that commits.
+
+    ``y_true`` holds, per output frame, the normalised target ``c_1..c_M`` (``n_out`` columns), the target's
+    ``c_0`` and the phone distribution of that frame; ``y_pred`` the normalised prediction, denormalised here
+    with ``out_mean``/``out_std``. The encoder's causal window runs over the predicted frames; the first
+    ``history`` frames of a window, whose window would reach before it, carry no phonetic term.
+    """
+
+    def __init__(self, weight: float = 0.1, *, n_out: int = 24, out_mean=None, out_std=None, delta_weight: float = 0.0,
+                 encoder=None, name: str = "weighted_mse", reduction="mean_with_sample_weight"):
+        super().__init__(name=name, reduction=reduction)
+        import numpy as np
+
+        if encoder is None:
+            from .phonetic import default_encoder
+
+            encoder = default_encoder()
+        self.weight, self.delta_weight, self.n_out = float(weight), float(delta_weight), int(n_out)
+        self.out_mean = np.asarray(out_mean if out_mean is not None else np.zeros(n_out), np.float32)
+        self.out_std = np.asarray(out_std if out_std is not None else np.ones(n_out), np.float32)
+        offsets = encoder.offsets
+        steps = np.diff(offsets)
+        if len(set(steps.tolist())) > 1 or offsets[-1] != 0:
+            raise ValueError("PhoneticLoss needs an encoder window of evenly spaced offsets ending at 0.")
+        (k1, b1), *rest = encoder.layers
+        # fold the encoder's input normalisation into its first layer, laid out as a causal dilated convolution:
+        # kernel tap j reads frame t + offsets[j] (the order causal_windows stacks them in)
+        scale = (1.0 / encoder.std).astype(np.float32)
+        self._k1 = (k1 * scale[:, None]).reshape(len(offsets), encoder.n_coeffs, -1)
+        self._b1 = (b1 - (encoder.mean * scale) @ k1).astype(np.float32)
+        self._rest = rest
+        self.dilation, self.history, self.delay = int(steps[0]) if len(steps) else 1, encoder.history, encoder.delay
+
+    def phone_log_probs(self, mcep):
+        """Log posteriors of the encoder over ``mcep`` ``(batch, frames, n_coeffs)``, frame ``t`` from the window
+        ending at ``t`` (the first ``history`` frames see zero padding)."""
+        x = ops.pad(mcep, [[0, 0], [self.history, 0], [0, 0]])
+        h = ops.conv(x, self._k1, strides=1, padding="valid", dilation_rate=self.dilation) + self._b1
+        for k, b in self._rest:
+            h = ops.matmul(ops.relu(h), k) + b
+        return ops.log_softmax(h, axis=-1)
+
+    def call(self, y_true, y_pred):
+        y_pred = ops.cast(y_pred, y_true.dtype)
+        target, c0, phones = y_true[..., : self.n_out], y_true[..., self.n_out : self.n_out + 1], y_true[..., self.n_out + 1 :]
+        frame = ops.mean(ops.square(target - y_pred), axis=-1)  # (batch, frames)
+        if self.delta_weight:
+            has_prev = ops.cast(ops.any(ops.not_equal(target[:, :-1], 0.0), axis=-1), y_true.dtype)
+            delta = ops.mean(ops.square((target[:, 1:] - target[:, :-1]) - (y_pred[:, 1:] - y_pred[:, :-1])), axis=-1)
+            frame = frame + self.delta_weight * ops.pad(delta * has_prev, [[0, 0], [1, 0]])
+        mcep = ops.concatenate([c0, y_pred * self.out_std + self.out_mean], axis=-1)
+        logp = self.phone_log_probs(mcep)  # at t: the phone of frame t - delay
+        d = self.delay
+        ce = -ops.sum(phones[:, : ops.shape(phones)[1] - d] * logp[:, d:], axis=-1)  # zero where no target
+        valid = ops.cast(ops.arange(ops.shape(ce)[1]) + d >= self.history, y_true.dtype)
+        return frame + self.weight * ops.pad(ce * valid[None, :], [[0, 0], [d, 0]])
+
+    def get_config(self):
+        return {**super().get_config(), "weight": self.weight, "n_out": self.n_out, "delta_weight": self.delta_weight,
+                "out_mean": self.out_mean.tolist(), "out_std": self.out_std.tolist()}
+
+
 def lsgan_discriminator_loss(real_logits, fake_logits):
     """Least-squares GAN loss of the discriminator: real -> 1, generated -> 0."""
     return 0.5 * (ops.mean(ops.square(real_logits - 1.0)) + ops.mean(ops.square(fake_logits)))
