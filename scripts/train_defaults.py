@@ -226,7 +226,7 @@ Scores on their test sentences s041-s050 against slt's (`evaluate_converters`, o
 workbench speaker encoder's embedding to the centroid of slt's / the held-out voice's test clips; WER = PocketSphinx).
 "meets": closer to slt than to its speaker (SECS tgt > SECS src) and WER at most the worse of the two originals
 (the held-out voice, slt) + {M2O_WER_MARGIN:.2f}. `previous` is the bundle this one replaced (the same data and recipe
-without phone posteriors as input).
+with phone posteriors as input but without the phonetic term in the loss).
 
 {table}
 
@@ -236,13 +236,14 @@ target sentences: validation loss flat after 6 epochs); the same with dropout 0.
 WER 0.88 / 0.96 (smoother, GV 0.57); 16 of 100 sentences 5.37 / 5.40 dB, WER 0.77 / 1.00; the same with the
 phonetic encoder's phone posteriors as extra input (this bundle; `TrainConfig.phonetic_input`, see `phonetic` below)
 4.77 / 5.13 dB, WER 0.71 / 0.80 — the clean unseen voices gain most, while in the simulated rooms, where the encoder
-names only ~30 % of frames right, MCD rises by up to 0.4 dB (table). WER
+names only ~30 % of frames right, MCD rises by up to 0.4 dB; and with the phonetic term in the loss as well (this
+bundle; `TrainConfig.phonetic_loss_weight` 0.3: the encoder must still name each predicted frame's phone) 4.96 /
+5.41 dB, WER 0.36 / 0.75 — words come back (mean WER over the five sets 0.90 -> 0.80, within the bound on 4 sets
+instead of 2) for 0.1-0.4 dB more MCD (table). WER
 differences under ~0.05-0.1 on 10 sentences are noise, and PocketSphinx reads espeak-ng voices badly (WER ~0.9).
-Intelligibility is what remains: converted speech is harder for PocketSphinx than either original voice even for a
-speaker-dependent bundle on its own training voice (`awb-to-slt`: WER 0.49 against 0.29 / 0.31), so the smoothing of
-the conversion and vocoder (GV ratio ~0.6) costs more than the unseen voice; a postfilter or vocoder change helps
-every bundle, this one included. In a room, V/UV error rises to ~0.5 for the unconverted input as well: DIO's voicing
-on reverberant, noisy speech is the weak link there.
+Over-smoothing costs words even for a speaker-dependent bundle on its own training voice (`awb-to-slt`: WER 0.49
+against 0.29 / 0.31 before the phonetic term, 0.34 with it). In a room, V/UV error rises to ~0.5 for the unconverted
+input as well: DIO's voicing on reverberant, noisy speech is the weak link there.
 
 Reproduce: `nice -n 10 .venv/bin/python scripts/train_defaults.py --only {M2O_NAME}` (generates the data if missing;
 ~10-22 min on two busy cores, 9 of them WORLD analysis, which is cached for the next run; the phonetic encoder
