@@ -179,7 +179,7 @@ class TrainConfig(_JsonConfig):
     ``phonetic_loss_weight`` (with ``phonetic_input``; ``losses.PhoneticLoss``) adds the cross-entropy between the
     encoder's reading of each *predicted* frame and the source frame's most likely phone to the LSTM's loss:
     squared error alone settles between neighbouring sounds, this term makes the prediction commit to one.
-    The GAN stage keeps its own loss.
+    The GAN stage adds its adversarial term to the same loss.
     """
 
     model: str = "lstm"

@@ -192,15 +192,17 @@ def train_gan(
     steps: int,
     on_progress: ProgressFn | None = None,
     stop_event: threading.Event | None = None,
+    loss=None,
 ):
-    """Fine-tune a (pre-trained) generator adversarially for ``cfg.gan_epochs`` epochs; returns the History."""
+    """Fine-tune a (pre-trained) generator adversarially for ``cfg.gan_epochs`` epochs, with ``loss`` (the LSTM
+    stage's; default ``losses.mapping_loss``) as its regression term; returns the History."""
     import keras
 
     from .models.gan import Discriminator, GANTrainer
 
     ProgressCallback, _ = _keras_callbacks()
     trainer = GANTrainer(generator, Discriminator(channels=cfg.disc_channels, kernel_size=cfg.disc_kernel_size,
-                                                  n_layers=cfg.disc_layers))
+                                                  n_layers=cfg.disc_layers), regression_loss=loss)
     trainer.compile(
         g_optimizer=keras.optimizers.Adam(cfg.gan_learning_rate, clipnorm=1.0),
         d_optimizer=keras.optimizers.Adam(cfg.gan_learning_rate, clipnorm=1.0),
@@ -331,10 +333,8 @@ def fit_lstm(data: ParallelSet, split: TrainSplit, *, cfg: TrainConfig, on_progr
                                                        on_progress=on_progress, stop_event=stop_event,
                                                        stage="refine", loss=loss)))
         if adversarial and not _stopped(stop_event):
-            if phone_loss:  # the GAN's generator loss reads plain coefficient targets
-                train_ds, val_ds, steps = _datasets(data, split, cfg)
             histories.append(("gan_", train_gan(model, train_ds, val_ds, cfg=cfg, steps=steps,
-                                                 on_progress=on_progress, stop_event=stop_event)))
+                                                 on_progress=on_progress, stop_event=stop_event, loss=loss)))
     history = _history_dict(*histories)
     stopped = _stopped(stop_event)
     if not history.get("loss") and not history.get("gan_loss") and stopped:

@@ -36,18 +36,22 @@ class Discriminator(keras.Model):
 
 
 class GANTrainer(keras.Model):
-    """Trains a generator (a ``MappingModel``) with ``losses.mapping_loss`` plus a weighted LSGAN loss.
+    """Trains a generator (a ``MappingModel``) with its regression loss (``losses.mapping_loss`` or the LSTM stage's
+    ``losses.PhoneticLoss``) plus a weighted LSGAN loss.
 
     As in Saito et al. the adversarial term is scaled by ``E_mse / E_adv`` (no gradient through the
     ratio) so that ``adv_weight`` sets its share of the generator loss independent of the loss scales.
     Only the generator is shipped; the discriminator is a training aid.
     """
 
-    def __init__(self, generator: keras.Model, discriminator: keras.Model, **kwargs):
+    def __init__(self, generator: keras.Model, discriminator: keras.Model, regression_loss=None, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
-        self.mse_loss = mapping_loss()  # the plain LSTM's loss: the two runs' curves are on one scale
+        # the LSTM stage's own loss, so that the two runs' curves are on one scale; a ``PhoneticLoss`` reads
+        # extra target columns after the ``n_out`` coefficients, which the discriminator never sees
+        self.mse_loss = regression_loss or mapping_loss()
+        self.n_out = getattr(regression_loss, "n_out", None)
         self.g_loss_tracker = keras.metrics.Mean(name="loss")
         self.mse_tracker = keras.metrics.Mean(name="mse")
         self.adv_tracker = keras.metrics.Mean(name="adv")
@@ -69,10 +73,11 @@ class GANTrainer(keras.Model):
     def train_step(self, data):
         x, y, w = data
         mask = ops.expand_dims(ops.cast(w > 0, "float32"), -1)
+        real = y if self.n_out is None else y[..., : self.n_out]
         with tf.GradientTape() as d_tape:
             fake = self.generator(x, training=True)
             d_loss = lsgan_discriminator_loss(
-                self.discriminator(y * mask, training=True), self.discriminator(fake * mask, training=True)
+                self.discriminator(real * mask, training=True), self.discriminator(fake * mask, training=True)
             )
         d_grads = d_tape.gradient(d_loss, self.discriminator.trainable_weights)
         self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_weights))
