@@ -260,9 +260,7 @@ def _phone_targets(data: ParallelSet, i: int) -> np.ndarray:
     from .phonetic import default_encoder
 
     enc = default_encoder()
-    post = data.inputs[i][:, -enc.n_phones :]
-    d = min(enc.delay, len(post) - 1)
-    named = np.concatenate([post[d:], np.repeat(post[-1:], d, axis=0)], axis=0)
+    named = enc.undelay(data.inputs[i][:, -enc.n_phones :])
     hard = np.eye(enc.n_phones, dtype=np.float32)[named.argmax(axis=1)]
     return np.concatenate([data.targets[i][:, :1], hard], axis=1).astype(np.float32)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
 
 
@@ -25,6 +26,20 @@ def mapping_loss(delta_weight: float = 0.0) -> keras.losses.Loss:
     return TrajectoryLoss(delta_weight)
 
 
+def frame_error(y_true, y_pred, delta_weight: float = 0.0):
+    """Per-frame squared error ``(batch, frames)``, plus ``delta_weight`` times the squared error of the first
+    time difference where the frame before holds a target (padding and the lookahead's leading frames are
+    all-zero rows, so a window's edges add no false jumps)."""
+    frame = ops.mean(ops.square(y_true - y_pred), axis=-1)
+    if not delta_weight:
+        return frame
+    d_true = y_true[:, 1:] - y_true[:, :-1]
+    d_pred = y_pred[:, 1:] - y_pred[:, :-1]
+    has_prev = ops.cast(ops.any(ops.not_equal(y_true[:, :-1], 0.0), axis=-1), y_true.dtype)
+    delta = ops.mean(ops.square(d_true - d_pred), axis=-1) * has_prev
+    return frame + delta_weight * ops.pad(delta, [[0, 0], [1, 0]])
+
+
 @keras.saving.register_keras_serializable(package="workbench")
 class TrajectoryLoss(keras.losses.Loss):
     """Per-frame squared error plus ``delta_weight`` times the squared error of the first time difference.
@@ -38,14 +53,7 @@ class TrajectoryLoss(keras.losses.Loss):
         self.delta_weight = float(delta_weight)
 
     def call(self, y_true, y_pred):
-        y_pred = ops.cast(y_pred, y_true.dtype)
-        frame = ops.mean(ops.square(y_true - y_pred), axis=-1)  # (batch, frames)
-        d_true = y_true[:, 1:] - y_true[:, :-1]
-        d_pred = y_pred[:, 1:] - y_pred[:, :-1]
-        has_prev = ops.cast(ops.any(ops.not_equal(y_true[:, :-1], 0.0), axis=-1), y_true.dtype)
-        delta = ops.mean(ops.square(d_true - d_pred), axis=-1) * has_prev
-        delta = ops.pad(delta, [[0, 0], [1, 0]])
-        return frame + self.delta_weight * delta
+        return frame_error(y_true, ops.cast(y_pred, y_true.dtype), self.delta_weight)
 
     def get_config(self):
         return {**super().get_config(), "delta_weight": self.delta_weight}
@@ -70,8 +78,6 @@ class PhoneticLoss(keras.losses.Loss):
     def __init__(self, weight: float = 0.1, *, n_out: int = 24, out_mean=None, out_std=None, delta_weight: float = 0.0,
                  encoder=None, name: str = "weighted_mse", reduction="mean_with_sample_weight"):
         super().__init__(name=name, reduction=reduction)
-        import numpy as np
-
         if encoder is None:
             from .phonetic import default_encoder
 
@@ -104,11 +110,7 @@ class PhoneticLoss(keras.losses.Loss):
     def call(self, y_true, y_pred):
         y_pred = ops.cast(y_pred, y_true.dtype)
         target, c0, phones = y_true[..., : self.n_out], y_true[..., self.n_out : self.n_out + 1], y_true[..., self.n_out + 1 :]
-        frame = ops.mean(ops.square(target - y_pred), axis=-1)  # (batch, frames)
-        if self.delta_weight:
-            has_prev = ops.cast(ops.any(ops.not_equal(target[:, :-1], 0.0), axis=-1), y_true.dtype)
-            delta = ops.mean(ops.square((target[:, 1:] - target[:, :-1]) - (y_pred[:, 1:] - y_pred[:, :-1])), axis=-1)
-            frame = frame + self.delta_weight * ops.pad(delta * has_prev, [[0, 0], [1, 0]])
+        frame = frame_error(target, y_pred, self.delta_weight)  # (batch, frames)
         mcep = ops.concatenate([c0, y_pred * self.out_std + self.out_mean], axis=-1)
         logp = self.phone_log_probs(mcep)  # at t: the phone of frame t - delay
         d = self.delay

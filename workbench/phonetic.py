@@ -126,6 +126,12 @@ class PhoneticEncoder:
         """Posteriors of a whole utterance (the same values as streaming it)."""
         return self.stream(mcep)[0]
 
+    def undelay(self, post: np.ndarray) -> np.ndarray:
+        """Posteriors of a whole utterance moved back by ``delay``, so that row ``t`` is about frame ``t`` (the
+        last rows repeat the last one)."""
+        d = min(self.delay, len(post) - 1)
+        return np.concatenate([post[d:], np.repeat(post[-1:], d, axis=0)], axis=0)
+
     # ----------------------------------------------------------------------------------------- files
     def save(self, folder: str | os.PathLike, *, info: dict | None = None) -> None:
         folder = Path(folder)
@@ -178,9 +184,7 @@ def phone_posteriorgram(y: np.ndarray, sr: int, *, encoder: PhoneticEncoder | No
     encoder = encoder or default_encoder()
     fc = FeatureConfig()
     x = resample(y, orig_sr=sr, target_sr=fc.sr) if sr != fc.sr else y
-    post = encoder.posteriors(mcep(x, cfg=fc))
-    d = min(encoder.delay, len(post) - 1)
-    return np.concatenate([post[d:], np.repeat(post[-1:], d, axis=0)], axis=0)
+    return encoder.undelay(encoder.posteriors(mcep(x, cfg=fc)))
 
 
 @lru_cache(maxsize=1)
