@@ -96,10 +96,10 @@ def _mcd(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(mel_cepstral_distortion(za, zb)))
 
 
-def measure_clip(job: tuple[str, str]) -> dict[str, float]:
-    """All scores of one clip (runs in a worker process)."""
+def measure_clip(job: tuple[str | VoiceConverter, str]) -> dict[str, float]:
+    """All scores of one clip (runs in a worker process): ``(bundle folder, baseline name or converter, clip)``."""
     bundle, path = job
-    conv = VoiceConverter.load(bundle)
+    conv = bundle if isinstance(bundle, VoiceConverter) else VoiceConverter.load(bundle)
     fc, mapper, cfg = conv.feature_cfg, conv.mapper, StreamConfig()
     text = read_transcript(Path(path))
     y, sr = load_audio(path, sr=None)

@@ -195,3 +195,25 @@ def test_feature_config_derived_values_and_json(make_cfg):
     cfg = make_cfg(hop_ms=10.0, win_ms=25.0)
     assert (cfg.hop_length, cfg.win_length, cfg.n_bins, cfg.fmax_hz) == (160, 400, 513, 8000.0)
     assert FeatureConfig.from_dict({**cfg.to_dict(), "unknown_future_key": 1}) == cfg
+
+
+def test_envelope_f0_holds_the_last_voiced_frame():
+    hz = np.array([0.0, 0.0, 100.0, 0.0, 0.0, 120.0, 0.0])
+    np.testing.assert_array_equal(features.envelope_f0(hz, cfg=FeatureConfig()), [150, 150, 100, 100, 100, 120, 120])
+    np.testing.assert_array_equal(features.envelope_f0(hz[:2], cfg=FeatureConfig(), hold=90.0), [90, 90])
+    np.testing.assert_array_equal(features.envelope_f0(hz, cfg=FeatureConfig(envelope_f0="world")), hz)
+    with pytest.raises(ConfigError, match="envelope_f0"):
+        FeatureConfig(envelope_f0="harvest")
+    with pytest.raises(ConfigError, match="envelope_f0_hz"):
+        FeatureConfig(envelope_f0_hz=20.0)
+
+
+def test_held_envelope_f0_keeps_unvoiced_envelopes_smooth(speech, make_cfg):
+    """A held F0 gives unvoiced frames a pitch-sized window instead of WORLD's 6 ms one; voiced frames are untouched."""
+    cfg = make_cfg()
+    held = features.world_analyze(speech, cfg=cfg)
+    world = features.world_analyze(speech, cfg=FeatureConfig(**{**cfg.to_dict(), "envelope_f0": "world"}))
+    voiced = held.f0 > 0
+    np.testing.assert_allclose(held.sp[voiced], world.sp[voiced])
+    assert (~voiced).any()
+    assert not np.allclose(held.sp[~voiced], world.sp[~voiced])

@@ -215,3 +215,17 @@ def test_gmm_round_trip_without_pickle(rng, tmp_path):
 
 def test_keras_is_v3():
     assert keras.__version__.startswith("3")
+
+
+def test_bundle_without_envelope_f0_reads_worlds_window(tmp_path):
+    """Bundles saved before ``FeatureConfig.envelope_f0`` were analysed with WORLD's unvoiced window; new ones
+    record the held F0 they were trained with."""
+    model = MappingModel(in_dim=5, out_dim=4, units=4, n_layers=1)
+    model.build((None, None, 5))
+    path = save_bundle(tmp_path / "b", _meta(), model)
+    assert read_meta(path).feature_cfg.envelope_f0 == "held"
+    raw = json.loads((path / "bundle.json").read_text())
+    old = {k: v for k, v in raw["feature_cfg"].items() if not k.startswith("envelope_f0")}
+    (path / "bundle.json").write_text(json.dumps({**raw, "feature_cfg": old}))
+    assert read_meta(path).feature_cfg.envelope_f0 == "world"
+    assert VoiceConverter.load(path).feature_cfg.envelope_f0 == "world"

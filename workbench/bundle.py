@@ -77,7 +77,8 @@ class BundleMeta:
     def from_dict(cls, d: dict[str, Any]) -> BundleMeta:
         return cls(
             kind=d["kind"],
-            feature_cfg=FeatureConfig.from_dict(d["feature_cfg"]),
+            # bundles from before envelope_f0 were analysed with WORLD's unvoiced window
+            feature_cfg=FeatureConfig.from_dict({"envelope_f0": "world", **d["feature_cfg"]}),
             output_norm=NormStats.from_dict(d["output_norm"]),
             source_f0=F0Stats(**d["f0"]["source"]),
             target_f0=F0Stats(**d["f0"]["target"]),

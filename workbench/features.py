@@ -196,6 +196,22 @@ def interpolate_f0(hz: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------- WORLD
+def envelope_f0(hz: np.ndarray, *, cfg: FeatureConfig = DEFAULT_FEATURES, hold: float | None = None) -> np.ndarray:
+    """The F0 track that sizes CheapTrick's window (``cfg.envelope_f0``), shape ``(n_frames,)``.
+
+    ``"held"``: unvoiced frames take the last voiced frame's F0 (``hold``, else ``cfg.envelope_f0_hz``, before
+    the first), causally, as the live analysis can; ``"world"``: ``hz`` unchanged (WORLD sizes unvoiced
+    frames' windows for 500 Hz).
+    """
+    hz = np.asarray(hz, dtype=np.float64)
+    if cfg.envelope_f0 == "world":
+        return hz
+    voiced = hz > 0
+    last = np.maximum.accumulate(np.where(voiced, np.arange(len(hz)), -1))  # index of the last voiced frame
+    first = cfg.envelope_f0_hz if hold is None else hold
+    return np.where(last >= 0, hz[np.maximum(last, 0)], first)
+
+
 @dataclass(frozen=True)
 class WorldFeatures:
     """WORLD analysis of one signal.
@@ -233,7 +249,8 @@ def world_analyze(y: np.ndarray, *, cfg: FeatureConfig = DEFAULT_FEATURES, f0_hz
         f0_hz, _ = f0(y, cfg=cfg)
     hz = _fit(np.ascontiguousarray(f0_hz, dtype=np.float64), n)
     t = frame_times(n, cfg)
-    sp = pyworld.cheaptrick(x, hz, t, cfg.sr, f0_floor=cfg.f0_floor, fft_size=cfg.n_fft)
+    sp = pyworld.cheaptrick(x, np.ascontiguousarray(envelope_f0(hz, cfg=cfg)), t, cfg.sr, f0_floor=cfg.f0_floor,
+                            fft_size=cfg.n_fft)
     ap = pyworld.d4c(x, hz, t, cfg.sr, fft_size=cfg.n_fft)
     return WorldFeatures(f0=hz, sp=sp, ap=ap)
 

@@ -5,8 +5,8 @@ Pipeline per frame ``k`` (centred on sample ``k * hop``), run once the input rea
 
 1. DIO (+ StoneMask) on the last ``window_ms``, extended past its end by repeating the last pitch period
    (or mirroring, when unvoiced): DIO otherwise zeroes its last 35 ms and truncates CheapTrick's window.
-2. CheapTrick at frame ``k`` -> mel-cepstrum -> the mapper (its state carried across calls), which
-   emits frame ``k - mapper.lookahead_frames``; its rows wait until frame ``k - L``, where ``L`` is the
+2. CheapTrick at frame ``k`` (its window sized by ``features.envelope_f0``) -> mel-cepstrum -> the mapper
+   (its state carried across calls), which emits frame ``k - mapper.lookahead_frames``; its rows wait until frame ``k - L``, where ``L`` is the
    longer of that lookahead and ``AnalysisConfig.voicing_delay_frames``. The converter's per-frame
    ``postfilter`` then acts on each row as offline conversion does.
 3. Frame ``k - L``'s F0 is re-estimated from the same, now longer, DIO run (its voicing onset is
@@ -24,7 +24,7 @@ from collections import deque
 import numpy as np
 
 from .config import AnalysisConfig, SynthConfig
-from .features import mcep_to_sp, sp_to_mcep
+from .features import envelope_f0, mcep_to_sp, sp_to_mcep
 from .vocoder import PulseNoiseSynthesizer
 
 
@@ -85,6 +85,7 @@ class WorldEngine:
         self._n_in = 0
         self._k = 0  # next frame to analyse
         self._f0_hold = 0.0  # F0 of the last analysed frame (chooses the buffer extension)
+        self._env_hold: float | None = None  # F0 sizing CheapTrick's window on unvoiced frames (features.envelope_f0)
         self._f0a = deque([0.0] * L, maxlen=L + 1)  # stage-A F0 of frames k - L .. k
         self._mc_src = deque(maxlen=L + 1)  # source mel-cepstra of frames k - L .. k
         self._map_state = self.mapper.initial_state()
@@ -163,8 +164,9 @@ class WorldEngine:
         rows = [ia] if L == 0 else [ia, ia - L]
         f0_sm = pw.stonemask(buf, np.ascontiguousarray(f0_dio[rows]), np.ascontiguousarray(t[rows]), self.sr)
         fa = float(f0_sm[0])
-        sp = pw.cheaptrick(buf, f0_sm[:1].copy(), t[ia:ia + 1].copy(), self.sr, f0_floor=fc.f0_floor,
-                           fft_size=fc.n_fft)
+        f_env = envelope_f0(f0_sm[:1], cfg=fc, hold=self._env_hold)
+        self._env_hold = float(f_env[0]) if fc.envelope_f0 == "held" else None
+        sp = pw.cheaptrick(buf, f_env, t[ia:ia + 1].copy(), self.sr, f0_floor=fc.f0_floor, fft_size=fc.n_fft)
         self._f0a.append(fa)  # now holds stage-A F0 of frames k - L .. k
         self._f0_hold = fa
         mc = sp_to_mcep(sp, cfg=fc)[0]
