@@ -46,6 +46,7 @@ from workbench.config import StreamConfig  # noqa: E402
 from workbench.features import mcep_to_sp, sp_to_mcep, world_analyze  # noqa: E402
 from workbench.inference import VoiceConverter  # noqa: E402
 from workbench.metrics import mel_cepstral_distortion  # noqa: E402
+from workbench.models.base import FrameMapper  # noqa: E402
 from workbench.quality import read_transcript, recognition_wer  # noqa: E402
 from workbench.streaming import StreamingConverter  # noqa: E402
 from workbench.vocoder import synthesize_frames  # noqa: E402
@@ -97,7 +98,8 @@ def _mcd(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def measure_clip(job: tuple[str | VoiceConverter, str]) -> dict[str, float]:
-    """All scores of one clip (runs in a worker process): ``(bundle folder, baseline name or converter, clip)``."""
+    """All scores of one clip (runs in a worker process); ``job`` is ``(bundle folder, baseline name or a
+    VoiceConverter; clip path)``."""
     bundle, path = job
     conv = bundle if isinstance(bundle, VoiceConverter) else VoiceConverter.load(bundle)
     fc, mapper, cfg = conv.feature_cfg, conv.mapper, StreamConfig()
@@ -115,12 +117,11 @@ def measure_clip(job: tuple[str | VoiceConverter, str]) -> dict[str, float]:
     smc = _on_grid([m for m, _ in mapped_in], n)
     sf0 = _on_grid([f for _, f in mapped_in], n)
     speech = mc[:, 0] > mc[:, 0].max() - 40.0 / 8.686  # frames within 40 dB of the loudest
-    la = mapper.lookahead_frames
 
     def causal(m: np.ndarray, f: np.ndarray) -> np.ndarray:
-        out, _ = mapper.map(np.vstack([m, np.repeat(m[-1:], la, 0)]), np.concatenate([f, np.repeat(f[-1:], la)]),
-                            mapper.initial_state())
-        return np.concatenate([m[:, :1], out[la:]], axis=1)
+        # the base class's whole-utterance map runs the causal ``map`` (log-F0 held, as live), unlike the
+        # LSTM's own ``map_utterance``, which interpolates it
+        return FrameMapper.map_utterance(mapper, m, f)
 
     ref = mapper.map_utterance(mc, wf.f0)[speech]
     r["source_mcep_mcd"] = _mcd(mc[speech], smc[speech])
@@ -131,8 +132,7 @@ def measure_clip(job: tuple[str | VoiceConverter, str]) -> dict[str, float]:
 
     # 2. synthesiser inputs
     offline_in = {"f0": off.f0, "sp": mcep_to_sp(off.mcep, cfg=fc), "ap": off.ap}
-    streamed_in = {"f0": _on_grid([s[0] for s in synth_in], n), "sp": _on_grid([s[1] for s in synth_in], n),
-         "ap": _on_grid([s[2] for s in synth_in], n)}
+    streamed_in = {key: _on_grid([s[i] for s in synth_in], n) for i, key in enumerate(("f0", "sp", "ap"))}
     r["output_vuv_disagree"] = float(np.mean((offline_in["f0"] > 0) != (streamed_in["f0"] > 0)))
     for mix in MIXES:
         f0, sp, ap = ((offline_in if c == "O" else streamed_in)[k] for c, k in zip(mix, ("f0", "sp", "ap")))
