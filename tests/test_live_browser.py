@@ -322,8 +322,14 @@ def test_live_page_converts_the_microphone_end_to_end(tmp_path):
     assert len(log) > 5 / FRAME_S, f"only {len(log)} frames reached the server"
     wav_env = _envelope(x, sr)
     looped = np.tile(wav_env, int(np.ceil(len(log) / len(wav_env))) + 1)
-    r_in, _ = _best_correlation(log[:, 1], looped, range(len(wav_env)))
-    assert r_in > 0.9, f"server input does not follow the microphone file (r = {r_in:.2f})"
+    # Chromium's looped file drifts against the server's frame count (about one 20 ms frame every two loops,
+    # measured: best lag 30 -> 24 frames over 19 s), so one lag for the whole log loses correlation the longer
+    # the stream ran (0.93 over 19 s alone, 0.89 on a busy CI machine). Each half-loop window gets its own lag.
+    win = len(wav_env) // 2
+    r_windows = [_best_correlation(log[s:s + win, 1], looped, range(len(wav_env)))[0]
+                 for s in range(0, len(log) - win + 1, win)]
+    r_in = float(np.median(r_windows))
+    assert r_in > 0.9, f"server input does not follow the microphone file (r per window {np.round(r_windows, 2)})"
     r_out, lag = _best_correlation(log[:, 1], log[:, 2], range(0, 10))
     assert r_out > 0.6 and log[:, 2].max() > 0.01, f"converted output does not follow the input (r = {r_out:.2f})"
     assert result["frames_after_stop"] == 0, "frames still arrive after Stop"
