@@ -339,13 +339,14 @@ class StreamingConverter:
 
 
 # ========================================================================================== offline
-def convert_streaming(converter: VoiceConverter, y: np.ndarray, sr: int, *,
-                      cfg: StreamConfig = StreamConfig()) -> tuple[np.ndarray, int]:
+def convert_streaming(converter: VoiceConverter, y: np.ndarray, sr: int, *, cfg: StreamConfig = StreamConfig(),
+                      stream: StreamingConverter | None = None) -> tuple[np.ndarray, int]:
     """Convert a whole signal through the real-time path, in ``cfg.chunk_ms`` chunks at ``cfg.stream_sr``.
 
     The signal is resampled to the stream rate, fed to a fresh ``StreamingConverter`` chunk by chunk,
     flushed with silence for the latency, and the first ``latency_samples`` output samples are dropped,
-    so the result lines up with the input (same length).
+    so the result lines up with the input (same length). ``stream``: a fresh ``StreamingConverter(converter,
+    cfg=cfg)`` to use instead (e.g. one whose stages a benchmark watches).
 
     Returns
     -------
@@ -362,7 +363,7 @@ def convert_streaming(converter: VoiceConverter, y: np.ndarray, sr: int, *,
     x = y.astype(np.float32)
     if sr != cfg.stream_sr:
         x = resample(x, orig_sr=sr, target_sr=cfg.stream_sr)  # the whole band, as a microphone at that rate
-    stream = StreamingConverter(converter, cfg=cfg)
+    stream = stream or StreamingConverter(converter, cfg=cfg)
     d = stream.latency_samples
     step = cfg.chunk_samples
     padded = np.concatenate([x, np.zeros(d + step, dtype=np.float32)])
