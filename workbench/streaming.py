@@ -363,7 +363,7 @@ def convert_streaming(converter: VoiceConverter, y: np.ndarray, sr: int, *, cfg:
     x = y.astype(np.float32)
     if sr != cfg.stream_sr:
         x = resample(x, orig_sr=sr, target_sr=cfg.stream_sr)  # the whole band, as a microphone at that rate
-    stream = stream or StreamingConverter(converter, cfg=cfg)
+    stream = StreamingConverter(converter, cfg=cfg) if stream is None else stream
     d = stream.latency_samples
     step = cfg.chunk_samples
     padded = np.concatenate([x, np.zeros(d + step, dtype=np.float32)])
