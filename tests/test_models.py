@@ -109,8 +109,7 @@ def test_stop_event_before_training_raises(rng, tmp_path):
     assert not (tmp_path / "b").exists()
 
 
-@pytest.mark.parametrize("momentum", [0.0, 0.95])
-def test_resume_after_interruption(rng, tmp_path, momentum):
+def test_resume_after_interruption(rng, tmp_path):
     """Training stopped after epoch 2 resumes at epoch 3 from the checkpoint, with its history."""
     data = tiny_parallel_set(rng)
     ckpt = tmp_path / "ckpt"
@@ -120,7 +119,7 @@ def test_resume_after_interruption(rng, tmp_path, momentum):
         if p.stage == "lstm" and p.epoch >= 2 and p.step == p.steps:
             stop.set()
 
-    cfg = small_cfg(epochs=4, patience=10, checkpoint_dir=str(ckpt), ema_momentum=momentum)
+    cfg = small_cfg(epochs=4, patience=10, checkpoint_dir=str(ckpt))
     first = fit_conversion(data, tmp_path / "b", cfg=cfg, feature_cfg=FeatureConfig(), on_progress=stop_after_two,
                            stop_event=stop)
     assert first.stopped and len(first.history["loss"]) == 2
@@ -230,45 +229,3 @@ def test_bundle_without_envelope_f0_reads_worlds_window(tmp_path):
     (path / "bundle.json").write_text(json.dumps({**raw, "feature_cfg": old}))
     assert read_meta(path).feature_cfg.envelope_f0 == "world"
     assert VoiceConverter.load(path).feature_cfg.envelope_f0 == "world"
-
-
-def _noisy_regression(seed: int, n: int):
-    import tensorflow as tf
-
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, 4)).astype(np.float32)
-    y = (x @ np.array([[1.0], [-2.0], [0.5], [3.0]], np.float32) + rng.normal(0, 1.0, (n, 1))).astype(np.float32)
-    return tf.data.Dataset.from_tensor_slices((x, y)).batch(8)
-
-
-@pytest.mark.parametrize("momentum", [0.0, 0.9])
-def test_weight_averaging_keeps_the_best_weights_validation_saw(momentum):
-    """With or without EMA the model left after training scores the best validation loss of its history."""
-    from workbench.fitting import train_mapping
-
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
-    cfg = TrainConfig(epochs=8, patience=20, learning_rate=0.3, ema_momentum=momentum)
-    history = train_mapping(model, _noisy_regression(0, 256), _noisy_regression(1, 256), cfg=cfg, steps=32, loss="mse")
-    assert len(history.history["val_loss"]) == 8
-    assert model.evaluate(_noisy_regression(1, 256), verbose=0) == pytest.approx(min(history.history["val_loss"]), rel=1e-4)
-
-
-def test_weight_averaging_smooths_noisy_steps():
-    """Adam at a learning rate too high for the noise: the averaged weights validate better than the last step's."""
-    from workbench.fitting import train_mapping
-
-    best = {}
-    for momentum in (0.0, 0.9):
-        keras.utils.set_random_seed(0)
-        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
-        cfg = TrainConfig(epochs=8, patience=20, learning_rate=0.3, ema_momentum=momentum)
-        history = train_mapping(model, _noisy_regression(0, 256), _noisy_regression(1, 256), cfg=cfg, steps=32,
-                                loss="mse")
-        best[momentum] = min(history.history["val_loss"])
-    assert best[0.9] < best[0.0] - 0.02, best
-
-
-def test_ema_momentum_is_validated():
-    with pytest.raises(ConfigError, match="ema_momentum"):
-        TrainConfig(ema_momentum=1.0)

@@ -195,9 +195,6 @@ class TrainConfig(_JsonConfig):
     encoder's reading of each *predicted* frame and the source frame's most likely phone to the LSTM's loss:
     squared error alone settles between neighbouring sounds, this term makes the prediction commit to one.
     The GAN stage adds its adversarial term to the same loss.
-    ``ema_momentum`` > 0 keeps an exponential moving average of the LSTM's weights over training steps
-    (Polyak averaging; Keras's ``use_ema``): validation, early stopping and the saved model use the average,
-    checkpoints keep both. 0 uses the last step's weights.
     """
 
     model: str = "lstm"
@@ -208,7 +205,6 @@ class TrainConfig(_JsonConfig):
     seed: int = 0
     patience: int = 8
     lr_patience: int = 0
-    ema_momentum: float = 0.0
     realign_rounds: int = 1
     val_fraction: float = 0.15
     lookahead_frames: int = 4
@@ -255,9 +251,6 @@ class TrainConfig(_JsonConfig):
             raise ConfigError(f"realign_rounds={self.realign_rounds} must be 0 or 1 (realign once and refine).")
         if not 0.0 <= self.delta_weight <= 10.0:
             raise ConfigError(f"delta_weight={self.delta_weight} must be in [0, 10]; 0 trains on squared error alone.")
-        if not 0.0 <= self.ema_momentum < 1.0:
-            raise ConfigError(f"ema_momentum={self.ema_momentum} must be in [0, 1); 0 turns weight averaging off, "
-                              "0.9-0.99 averages over the last 10-100 training steps.")
         if not 0.0 <= self.phonetic_loss_weight <= 10.0:
             raise ConfigError(f"phonetic_loss_weight={self.phonetic_loss_weight} must be in [0, 10]; 0 trains on "
                               "squared error alone.")

@@ -158,29 +158,25 @@ def train_mapping(
                               "to start afresh.")
         model.set_weights(resumed.get_weights())
         initial_epoch = int(state["epoch"])
-    ema = {"use_ema": True, "ema_momentum": cfg.ema_momentum} if cfg.ema_momentum else {}
-    optimizer = keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0, **ema)
+    optimizer = keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0)
     if state is not None and resumed.optimizer is not None and resumed.optimizer.variables:
         # the optimizer is tied to the variables it was built with: copy its state (step, moments) over
         optimizer.build(model.trainable_variables)
         for new, old in zip(optimizer.variables, resumed.optimizer.variables):
             new.assign(old)
     model.compile(optimizer=optimizer, loss=loss or mapping_loss(cfg.delta_weight), weighted_metrics=[])
-    callbacks = [ProgressCallback(stage, cfg.epochs, steps, on_progress, stop_event)]
+    callbacks = [
+        ProgressCallback(stage, cfg.epochs, steps, on_progress, stop_event),
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True),
+    ]
     if cfg.lr_patience:
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=cfg.lr_patience,
                                                            min_lr=cfg.learning_rate / 16))
-    if directory is not None:  # before the EMA swap: a checkpoint holds the raw weights and, in the optimizer, the average
+    if directory is not None:
         ckpt = CheckpointCallback(directory, stage)
         if state is not None:
             ckpt.history = state.get("history", {})
         callbacks.append(ckpt)
-    if cfg.ema_momentum:
-        # validation sees the averaged weights; from each epoch's end on, so do early stopping's best weights.
-        # fit() then writes the optimizer's slots (the raw weights, swapped) back, and EarlyStopping's
-        # on_train_end restores its best (averaged) weights over them.
-        callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
-    callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True))
     if initial_epoch >= cfg.epochs:
         return keras.callbacks.History()
     return model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, initial_epoch=initial_epoch,
