@@ -51,10 +51,15 @@ with st.expander("Hyperparameters", expanded=True):
                                   help="With phone posteriors: how much the loss asks that the encoder still hears "
                                        "each predicted frame's phone (crisper words, a little higher MCD). 0 is "
                                        "squared error alone.")
+    pseudo = h3.select_slider("Pseudo-source pairs", [0.0, 0.5, 1.0], BASE.pseudo_source_weight,
+                              help="LSTM/GAN: also train on the target's own frames, unaligned, from a pseudo-source "
+                                   "made of them (sharper output, clearer words; training takes about twice as "
+                                   "long). 0 trains on the aligned pairs alone.")
 try:
     cfg = replace(BASE, model=kind, epochs=int(epochs), gan_epochs=min(BASE.gan_epochs, int(epochs)),
                   learning_rate=float(lr), lookahead_frames=int(lookahead), augment=tuple(augment),
                   phonetic_input=bool(phonetic), phonetic_loss_weight=float(phone_loss),
+                  pseudo_source_weight=float(pseudo),
                   n_jobs=1,  # analysis in this process: no worker processes forked from the server
                   model_cfg=ModelConfig(units=int(units), n_layers=int(layers)))
 except WorkbenchError as err:

@@ -114,7 +114,7 @@ def test_realign_with_a_guide_moves_targets_onto_the_better_path(rng):
     src, f0, idx = _toy_cepstra()
     tgt = src[idx].copy()
     tgt[:, 1:] = 3.0 * tgt[:, 1:] + 1.0  # a different "voice": scaled and shifted cepstra
-    data = build_parallel_set([(UtteranceFeatures("a", src, f0), UtteranceFeatures("a", tgt, f0))],
+    data = build_parallel_set([(UtteranceFeatures("a", src, f0), UtteranceFeatures("a", tgt, f0[idx]))],
                               cfg=TrainConfig(), feature_cfg=FeatureConfig())
     ideal = src.copy()
     ideal[:, 1:] = 3.0 * src[:, 1:] + 1.0
@@ -190,3 +190,53 @@ def test_phonetic_inputs_are_the_encoders_posteriors_of_the_whole_take(overrides
     if n_phonetic:
         start = int(np.flatnonzero(np.all(model_inputs(src, f0)[:, :24] == x[0, :24], axis=1))[0])
         np.testing.assert_allclose(x[:, 26:], default_encoder().posteriors(src)[start:start + len(x)], atol=1e-6)
+
+
+def test_pseudo_source_pairs_teach_the_targets_own_frames():
+    """One pseudo-source pair per recorded pair: output the target's own speech frames (not DTW means), input the
+    affine image of them in the source's cepstral space (here the exact inverse of the "voice" map), the source's
+    F0 statistics, the encoder's posteriors of that input, weights scaled; GMMs and ``0`` add none."""
+    from workbench.config import FeatureConfig, TrainConfig
+    from workbench.data import UtteranceFeatures, build_parallel_set, model_inputs
+    from workbench.phonetic import default_encoder
+
+    src, f0, idx = _toy_cepstra()
+    tgt = src[idx].copy()
+    tgt[:, 1:] = 3.0 * tgt[:, 1:] + 1.0
+    pair = [(UtteranceFeatures("a", src, f0), UtteranceFeatures("a", tgt, 2 * f0[idx]))]
+    data = build_parallel_set(pair, cfg=TrainConfig(pseudo_source_weight=0.5), feature_cfg=FeatureConfig())
+    assert len(data.inputs) == 2 and len(data.sources) == 1 and data.origin == [0, 0]
+    assert data.names[1] == "a~pseudo"
+    np.testing.assert_array_equal(data.targets[1], tgt)  # exact frames: no silence to trim in the toy take
+    assert np.abs(data.inputs[1][:, :24] - src[idx][:, 1:]).mean() < 0.02  # the map (nearly) inverted the voice
+    np.testing.assert_allclose(np.exp(data.inputs[1][:, 24]), 120.0, rtol=1e-3)  # the source's F0
+    pseudo = np.concatenate([tgt[:, :1], data.inputs[1][:, :24]], axis=1)
+    np.testing.assert_allclose(data.inputs[1][:, 26:], default_encoder().posteriors(pseudo), atol=2e-3)
+    np.testing.assert_allclose(data.weights[1], 0.5)
+    np.testing.assert_array_equal(data.inputs[0], model_inputs(src, f0, posteriors=default_encoder().posteriors(src)))
+    for cfg in (TrainConfig(pseudo_source_weight=0.0), TrainConfig(model="gmm")):
+        assert len(build_parallel_set(pair, cfg=cfg, feature_cfg=FeatureConfig()).inputs) == 1
+
+
+def test_split_keeps_a_recordings_copies_on_one_side():
+    """Augmented copies and pseudo-source pairs share their recording's side of the split; plain sets split as
+    ``split_by_utterance`` does."""
+    from workbench.config import TrainConfig
+    from workbench.data import F0Stats, ParallelSet
+    from workbench.training import split_data
+
+    n = 20
+    x = [np.zeros((5, 3), np.float32) + i for i in range(3 * n)]
+    y = [np.zeros((5, 25), np.float32) + i for i in range(3 * n)]
+    w = [np.ones(5, np.float32)] * (3 * n)
+    plain = ParallelSet([str(i) for i in range(n)], x[:n], y[:n], w[:n], F0Stats(4.8, 0.1), F0Stats(5.3, 0.1))
+    tr, va = split_by_utterance(n, 0.15, seed=3)
+    split = split_data(plain, TrainConfig(seed=3))
+    np.testing.assert_array_equal(split.train_idx, tr)
+    np.testing.assert_array_equal(split.val_idx, va)
+    copies = ParallelSet([str(i) for i in range(3 * n)], x, y, w, F0Stats(4.8, 0.1), F0Stats(5.3, 0.1),
+                         origin=[i // 2 for i in range(2 * n)] + list(range(n)))
+    split = split_data(copies, TrainConfig(seed=3))
+    origin = np.asarray(copies.origin)
+    assert set(origin[split.train_idx]).isdisjoint(origin[split.val_idx])
+    assert len(split.train_idx) + len(split.val_idx) == 3 * n and sorted(set(origin[split.val_idx])) == sorted(va)

@@ -45,6 +45,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                  "strategy": args.strategy, "phonetic_input": not args.no_phonetic}
     if args.phonetic_loss is not None:
         overrides["phonetic_loss_weight"] = args.phonetic_loss
+    if args.pseudo_pairs is not None:
+        overrides["pseudo_source_weight"] = args.pseudo_pairs
     if args.epochs is not None:
         overrides["epochs"] = args.epochs
         overrides["gan_epochs"] = min(TrainConfig().gan_epochs, args.epochs)  # used by kinds with a GAN stage
@@ -165,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--phonetic-loss", type=float, default=None, metavar="W",
                    help="LSTM/GAN: weight of the phonetic term of the loss (the encoder must still name each "
                         "predicted frame's phone; 0 is squared error alone; default from TrainConfig)")
+    t.add_argument("--pseudo-pairs", type=float, default=None, metavar="W",
+                   help="LSTM/GAN: weight of the pseudo-source pairs (the target's own frames as outputs; 0 trains "
+                        "on the aligned pairs alone; default from TrainConfig)")
     t.add_argument("--i-have-consent", action="store_true", help="confirm the target voice's owner agreed")
     t.set_defaults(func=cmd_train)
 

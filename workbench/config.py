@@ -195,6 +195,10 @@ class TrainConfig(_JsonConfig):
     encoder's reading of each *predicted* frame and the source frame's most likely phone to the LSTM's loss:
     squared error alone settles between neighbouring sounds, this term makes the prediction commit to one.
     The GAN stage adds its adversarial term to the same loss.
+    ``pseudo_source_weight`` (LSTM and GAN kinds, one source voice; 0 turns it off) adds one training pair per
+    target utterance whose output is the target's own frames, unaligned: DTW-aligned targets are averages of the
+    frames matched to each source frame, and these pairs show the model the target's sharp frames and transitions.
+    Their input is a pseudo-source (``data.add_pseudo_source_pairs``); the value scales their loss weights.
     """
 
     model: str = "lstm"
@@ -214,6 +218,7 @@ class TrainConfig(_JsonConfig):
     use_f0_input: bool = True
     phonetic_input: bool = True
     phonetic_loss_weight: float = 0.3
+    pseudo_source_weight: float = 1.0
     gmm_components: int = 16
     gan_epochs: int = 25
     gan_adv_weight: float = 0.3
@@ -254,6 +259,9 @@ class TrainConfig(_JsonConfig):
         if not 0.0 <= self.phonetic_loss_weight <= 10.0:
             raise ConfigError(f"phonetic_loss_weight={self.phonetic_loss_weight} must be in [0, 10]; 0 trains on "
                               "squared error alone.")
+        if not 0.0 <= self.pseudo_source_weight <= 10.0:
+            raise ConfigError(f"pseudo_source_weight={self.pseudo_source_weight} must be in [0, 10]; 0 trains on the "
+                              "aligned pairs alone.")
         if self.output_scale not in ("global", "per_dim"):
             raise ConfigError(f"output_scale={self.output_scale!r}; choose global or per_dim.")
         unknown = set(self.augment) - {"pitch", "formant", "speed"}

@@ -257,7 +257,11 @@ class ParallelSet:
 
     ``inputs[i]``/``targets[i]`` are the i-th utterance's source inputs ``(n, in_dim)`` and aligned
     target mel-cepstra ``(n, order + 1)``, on the source's time axis; ``weights[i]`` is 1 for speech
-    frames and ``TrainConfig.silence_weight`` for pauses.
+    frames and ``TrainConfig.silence_weight`` for pauses. ``sources[i]``/``target_feats[i]`` are the features
+    of the first ``len(sources)`` items, the DTW-aligned ones (realignment redoes those); items after them are
+    pseudo-source pairs with exact targets (``add_pseudo_source_pairs``). ``origin[i]`` is the recorded pair an
+    item comes from (augmented copies and pseudo-source pairs share their pair's), so that training and
+    validation split by recording; empty means every item is its own.
     """
 
     names: list[str]
@@ -270,6 +274,7 @@ class ParallelSet:
     sources: list[UtteranceFeatures] = field(default_factory=list)
     target_feats: list[UtteranceFeatures] = field(default_factory=list)
     phonetic: bool = False  # inputs end with the phonetic encoder's posteriors
+    origin: list[int] = field(default_factory=list)
 
     @property
     def n_frames(self) -> int:
@@ -308,7 +313,7 @@ def build_parallel_set(
         source_f0 = F0Stats(float(np.mean([v.mean for v in per_voice])), float(np.mean([v.std for v in per_voice])))
         f0_mode = "adaptive"
     target_f0 = F0Stats.from_tracks([t.f0 for _, t in pairs])
-    names, inputs, targets, weights = [], [], [], []
+    names, inputs, targets, weights, origin = [], [], [], [], []
     sources: list[UtteranceFeatures] = []
     target_feats: list[UtteranceFeatures] = []
     rng = np.random.default_rng(cfg.seed)
@@ -341,8 +346,58 @@ def build_parallel_set(
             inputs.append(x)
             targets.append(tgt_aligned)
             weights.append(w)
-    return ParallelSet(names, inputs, targets, weights, source_f0, target_f0, f0_mode, sources, target_feats,
-                       phonetic=encoder is not None)
+            origin.append(j)
+    data = ParallelSet(names, inputs, targets, weights, source_f0, target_f0, f0_mode, sources, target_feats,
+                       phonetic=encoder is not None, origin=origin)
+    if cfg.pseudo_source_weight > 0 and cfg.model != "gmm" and f0_mode == "global":
+        add_pseudo_source_pairs(data, cfg=cfg, encoder=encoder)
+    return data
+
+
+def add_pseudo_source_pairs(data: ParallelSet, *, cfg: TrainConfig, encoder=None) -> None:
+    """Append one pair per target utterance: a pseudo-source as input, the target's own frames as output.
+
+    A DTW-aligned target frame is the mean of the target frames matched to a source frame, so squared error
+    on aligned pairs alone teaches averaged envelopes and smeared transitions. Here the output is the target
+    take itself, frame for frame (speech region, same weights as aligned pairs times
+    ``cfg.pseudo_source_weight``). The input is what the source voice might have said: the target's
+    ``c_1..c_M`` through an affine map onto the source's, fitted by least squares on the aligned speech frames
+    (``c_0``, the level, kept), F0 moved to the source's statistics, and the phonetic encoder's posteriors of
+    that pseudo-source. Measured on awb -> slt (three seeds, 70 sentences): word error after conversion
+    0.392 -> see README. The same idea as back-translation in machine translation; no maintained VC library
+    offers it for a frame mapper, so it is written here.
+    """
+    n_aligned = len(data.sources)
+    if n_aligned == 0:
+        return
+    tgt_frames, src_frames = [], []
+    for src, y, w in zip(data.sources, data.targets, data.weights):
+        speech = w >= 1.0
+        tgt_frames.append(y[speech, 1:])
+        src_frames.append(src.mcep[trim_range(src.mcep[:, 0])][speech, 1:])
+    x = np.concatenate(tgt_frames).astype(np.float64)
+    if len(x) <= x.shape[1] + 1:
+        return  # too few speech frames to fit the map
+    coef, *_ = np.linalg.lstsq(np.c_[x, np.ones(len(x))], np.concatenate(src_frames).astype(np.float64), rcond=None)
+    origin = data.origin or list(range(n_aligned))
+    seen: set[int] = set()
+    for i in range(n_aligned):
+        if origin[i] in seen:  # augmented copies share their pair's target
+            continue
+        seen.add(origin[i])
+        tgt = data.target_feats[i]
+        pseudo = np.c_[tgt.mcep[:, :1], np.c_[tgt.mcep[:, 1:], np.ones(len(tgt.mcep))] @ coef].astype(np.float32)
+        f0 = transform_f0(tgt.f0, data.target_f0, data.source_f0)
+        sl = trim_range(tgt.mcep[:, 0])
+        ppg = encoder.posteriors(pseudo) if encoder is not None else None
+        out = tgt.mcep[sl].astype(np.float32)
+        data.names.append(f"{tgt.name}~pseudo")
+        data.inputs.append(model_inputs(pseudo[sl], f0[sl], use_f0=cfg.use_f0_input,
+                                        posteriors=None if ppg is None else ppg[sl]))
+        data.targets.append(out)
+        data.weights.append(np.where(speech_mask(out[:, 0]), 1.0, cfg.silence_weight).astype(np.float32)
+                            * np.float32(cfg.pseudo_source_weight))
+        data.origin.append(origin[i])
 
 
 def realign(data: ParallelSet, convert, *, cfg: TrainConfig) -> None:

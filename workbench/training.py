@@ -86,8 +86,16 @@ class TrainSplit:
 
 
 def split_data(data: ParallelSet, cfg: TrainConfig) -> TrainSplit:
-    """Split by utterance (``cfg.val_fraction``, ``cfg.seed``) and fit the normalisation statistics."""
-    train_idx, val_idx = split_by_utterance(len(data.inputs), cfg.val_fraction, cfg.seed)
+    """Split by recording (``cfg.val_fraction``, ``cfg.seed``) and fit the normalisation statistics.
+
+    Items of one recorded pair (``ParallelSet.origin``: augmented copies, the pseudo-source pair) land on the
+    same side, so that validation never scores a copy of a training utterance.
+    """
+    origin = np.asarray(data.origin if data.origin else range(len(data.inputs)))
+    pairs = np.unique(origin)
+    train_pairs, val_pairs = split_by_utterance(len(pairs), cfg.val_fraction, cfg.seed)
+    train_idx = np.flatnonzero(np.isin(origin, pairs[train_pairs]))
+    val_idx = np.flatnonzero(np.isin(origin, pairs[val_pairs]))
     out_norm = NormStats.fit(np.concatenate([data.targets[i][:, 1:] for i in train_idx]))
     if cfg.output_scale == "global":
         # one scale for every coefficient: squared error then weighs dimensions as MCD does, instead of
