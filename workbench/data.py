@@ -363,9 +363,10 @@ def add_pseudo_source_pairs(data: ParallelSet, *, cfg: TrainConfig, encoder=None
     ``cfg.pseudo_source_weight``). The input is what the source voice might have said: the target's
     ``c_1..c_M`` through an affine map onto the source's, fitted by least squares on the aligned speech frames
     (``c_0``, the level, kept), F0 moved to the source's statistics, and the phonetic encoder's posteriors of
-    that pseudo-source. Measured on awb -> slt (three seeds, 70 sentences): word error after conversion
-    0.392 -> see README. The same idea as back-translation in machine translation; no maintained VC library
-    offers it for a frame mapper, so it is written here.
+    that pseudo-source. On awb -> slt (three seeds, 70 sentences, offline) it lowered PocketSphinx's word error
+    after conversion on every seed (mean 0.392 -> 0.354; README, "Pseudo-source pairs"). The idea is
+    back-translation's (machine translation) applied to a frame mapper; no maintained VC library offers it, so
+    it is written here.
     """
     n_aligned = len(data.sources)
     if n_aligned == 0:
