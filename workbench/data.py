@@ -251,6 +251,12 @@ AUGMENT_RANGES = {"pitch": (0.75, 1.33), "formant": (0.88, 1.14), "speed": (0.9,
 
 
 # ------------------------------------------------------------------------------------- parallel set
+def frame_weights(target_mc: np.ndarray, cfg: TrainConfig) -> np.ndarray:
+    """Loss weight of each target frame: 1 for speech (``features.speech_mask`` of ``c_0``), ``cfg.silence_weight``
+    for pauses, float32."""
+    return np.where(speech_mask(target_mc[:, 0]), 1.0, cfg.silence_weight).astype(np.float32)
+
+
 @dataclass
 class ParallelSet:
     """Aligned training material for one conversion direction.
@@ -339,7 +345,7 @@ def build_parallel_set(
             ppg = encoder.posteriors(v.mcep) if encoder is not None else None  # causal: the whole take, as live
             sl, tgt_aligned = align_to_source(v.mcep, tgt.mcep, guide=None if c is v else c.mcep)
             x = model_inputs(v.mcep[sl], v.f0[sl], use_f0=cfg.use_f0_input, posteriors=None if ppg is None else ppg[sl])
-            w = np.where(speech_mask(tgt_aligned[:, 0]), 1.0, cfg.silence_weight).astype(np.float32)
+            w = frame_weights(tgt_aligned, cfg)
             names.append(v.name)
             sources.append(v)
             target_feats.append(tgt)
@@ -372,8 +378,8 @@ def add_pseudo_source_pairs(data: ParallelSet, *, cfg: TrainConfig, encoder=None
     if n_aligned == 0:
         return
     tgt_frames, src_frames = [], []
-    for src, y, w in zip(data.sources, data.targets, data.weights):
-        speech = w >= 1.0
+    for src, y in zip(data.sources, data.targets):
+        speech = speech_mask(y[:, 0])
         tgt_frames.append(y[speech, 1:])
         src_frames.append(src.mcep[trim_range(src.mcep[:, 0])][speech, 1:])
     x = np.concatenate(tgt_frames).astype(np.float64)
@@ -396,8 +402,7 @@ def add_pseudo_source_pairs(data: ParallelSet, *, cfg: TrainConfig, encoder=None
         data.inputs.append(model_inputs(pseudo[sl], f0[sl], use_f0=cfg.use_f0_input,
                                         posteriors=None if ppg is None else ppg[sl]))
         data.targets.append(out)
-        data.weights.append(np.where(speech_mask(out[:, 0]), 1.0, cfg.silence_weight).astype(np.float32)
-                            * np.float32(cfg.pseudo_source_weight))
+        data.weights.append(frame_weights(out, cfg) * np.float32(cfg.pseudo_source_weight))
         data.origin.append(origin[i])
 
 
@@ -410,7 +415,7 @@ def realign(data: ParallelSet, convert, *, cfg: TrainConfig) -> None:
     for i, (src, tgt) in enumerate(zip(data.sources, data.target_feats)):
         _, aligned = align_to_source(src.mcep, tgt.mcep, guide=convert(src))
         data.targets[i] = aligned
-        data.weights[i] = np.where(speech_mask(aligned[:, 0]), 1.0, cfg.silence_weight).astype(np.float32)
+        data.weights[i] = frame_weights(aligned, cfg)
 
 
 def split_by_utterance(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
