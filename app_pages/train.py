@@ -46,7 +46,7 @@ with st.expander("Hyperparameters", expanded=True):
     phonetic = h4.toggle("Phone posteriors as input", BASE.phonetic_input,
                          help="LSTM/GAN: the shipped phonetic encoder tells the model which sound each frame is "
                               "(clearer words after conversion). GMMs ignore it.")
-    phone_loss = h4.select_slider("Phonetic loss weight", [0.0, 0.1, 0.3, 1.0], BASE.phonetic_loss_weight,
+    phone_loss = h4.select_slider("Phonetic loss weight", [0.0, 0.1, 0.3, 0.5, 1.0], BASE.phonetic_loss_weight,
                                   disabled=not phonetic,
                                   help="With phone posteriors: how much the loss asks that the encoder still hears "
                                        "each predicted frame's phone (crisper words, a little higher MCD). 0 is "

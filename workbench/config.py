@@ -194,6 +194,8 @@ class TrainConfig(_JsonConfig):
     ``phonetic_loss_weight`` (with ``phonetic_input``; ``losses.PhoneticLoss``) adds the cross-entropy between the
     encoder's reading of each *predicted* frame and the source frame's most likely phone to the LSTM's loss:
     squared error alone settles between neighbouring sounds, this term makes the prediction commit to one.
+    The default 0.5 was measured with pseudo-source pairs (awb -> slt, 70 sentences, three seeds: WER 0.354 ->
+    0.344 offline, 0.355 -> 0.328 streamed against 0.3); without them 0.3 and 0.5 tied.
     The GAN stage adds its adversarial term to the same loss.
     ``pseudo_source_weight`` (LSTM and GAN kinds, one source voice; 0 turns it off) adds one training pair per
     target utterance whose output is the target's own frames, unaligned: DTW-aligned targets are averages of the
@@ -217,7 +219,7 @@ class TrainConfig(_JsonConfig):
     output_scale: str = "global"
     use_f0_input: bool = True
     phonetic_input: bool = True
-    phonetic_loss_weight: float = 0.3
+    phonetic_loss_weight: float = 0.5
     pseudo_source_weight: float = 1.0
     gmm_components: int = 16
     gan_epochs: int = 25
